@@ -1,0 +1,101 @@
+"""Event-store configuration for the eventsourcing library: SQLite file or Postgres.
+
+Turns a database URL (or a data directory) into the library's environment, and checks that
+Postgres is reachable before the library's pool starts retrying (which would otherwise block
+for many seconds before failing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg import sql
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The configured database cannot be reached; the message is safe to show (no password)."""
+
+
+def _parts(url: str) -> dict[str, str]:
+    split = urlsplit(url)
+    dbname = unquote(split.path.lstrip("/"))
+    if not dbname:
+        raise DatabaseUnavailableError("REGENZET_DATABASE_URL must name a database (…/dbname)")
+    return {
+        "host": split.hostname or "127.0.0.1",
+        "port": str(split.port or 5432),
+        "user": unquote(split.username or "postgres"),
+        "password": unquote(split.password or ""),
+        "dbname": dbname,
+    }
+
+
+def redact(url: str) -> str:
+    split = urlsplit(url)
+    host = f"{split.hostname}:{split.port or 5432}"
+    return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def postgres_env(
+    url: str,
+    *,
+    pool_size: int,
+    max_overflow: int,
+    connect_timeout: int,
+    lock_timeout: int,
+    idle_in_transaction_timeout: int,
+) -> dict[str, str]:
+    p = _parts(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": p["dbname"],
+        "POSTGRES_HOST": p["host"],
+        "POSTGRES_PORT": p["port"],
+        "POSTGRES_USER": p["user"],
+        "POSTGRES_PASSWORD": p["password"],
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(idle_in_transaction_timeout),
+        "POSTGRES_PRE_PING": "y",
+        # Deliberately absent: POSTGRES_ENABLE_DB_FUNCTIONS (followers could skip events).
+    }
+
+
+def ensure_postgres(url: str, *, connect_timeout: int, create_missing: bool = True) -> None:
+    """Fails fast with a one-line reason if Postgres is unreachable; creates a missing database
+    (convenient on a laptop; in production the database exists and the role cannot create)."""
+    p = _parts(url)
+    try:
+        psycopg.connect(**p, connect_timeout=connect_timeout).close()
+        return
+    except psycopg.OperationalError as exc:
+        if not (create_missing and "does not exist" in str(exc) and p["dbname"] in str(exc)):
+            raise DatabaseUnavailableError(
+                f"cannot connect to {redact(url)}: {_first_line(exc)}"
+            ) from None
+    try:
+        admin = dict(p, dbname="postgres")
+        with psycopg.connect(**admin, connect_timeout=connect_timeout, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(p["dbname"])))
+    except psycopg.Error as exc:
+        raise DatabaseUnavailableError(
+            f"database {p['dbname']} does not exist and could not be created: {_first_line(exc)}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,135 @@
+"""Value objects and errors shared by every aggregate.
+
+Everything here is JSON-native or has a transcoding registered by the application, so that
+events and snapshots round-trip exactly through the store.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from typing import NoReturn
+
+import attrs
+
+
+class Role(Enum):
+    """Who is acting. ``system`` is used by automated processes (followers, demo seeding)."""
+
+    CUSTOMER = "customer"
+    ADVISOR = "advisor"
+    TECHNICIAN = "technician"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    SYSTEM = "system"
+
+
+@attrs.frozen
+class Actor:
+    """The subject that caused an event, recorded on every event (DESIGN §2)."""
+
+    subject_id: str
+    role: Role
+
+    def __attrs_post_init__(self) -> None:
+        if not self.subject_id or len(self.subject_id) > 255:
+            raise DomainValidationError("actor.subject_id", "must be 1-255 characters")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors. The HTTP layer maps them to problem details; the CLI prints them on one line.
+# ---------------------------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """Base class of every rule the domain refuses to break."""
+
+
+class DomainValidationError(DomainError):
+    """A value is malformed or outside its physical/business range (HTTP 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RuleViolationError(DomainError):
+    """A business rule forbids the command in the aggregate's current situation (HTTP 409)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+class InvalidStateError(RuleViolationError):
+    """The command is outside the state machine; names the current state (HTTP 409)."""
+
+    def __init__(self, command: str, current_state: str, allowed: tuple[str, ...] = ()) -> None:
+        allowed_text = f" (allowed in: {', '.join(allowed)})" if allowed else ""
+        super().__init__(
+            "invalid_state",
+            f"cannot {command} while {current_state}{allowed_text}",
+        )
+        self.command = command
+        self.current_state = current_state
+
+
+def fail(field: str, message: str) -> NoReturn:
+    raise DomainValidationError(field, message)
+
+
+def violate(rule: str, message: str) -> NoReturn:
+    raise RuleViolationError(rule, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Money and quantities.
+# ---------------------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Rounds an amount to cents, half up (commercial rounding)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def check_currency(currency: str) -> str:
+    if not _CURRENCY.match(currency):
+        fail("currency", "must be an ISO 4217 code such as EUR")
+    return currency
+
+
+def check_decimal(field: str, value: Decimal, *, minimum: Decimal, maximum: Decimal) -> Decimal:
+    """Validates a finite decimal inside [minimum, maximum]."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        fail(field, "must be a finite decimal number")
+    if value < minimum or value > maximum:
+        fail(field, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def check_text(field: str, value: str, *, max_length: int = 200, required: bool = True) -> str:
+    if not isinstance(value, str):
+        fail(field, "must be text")
+    stripped = value.strip()
+    if required and not stripped:
+        fail(field, "must not be empty")
+    if len(stripped) > max_length:
+        fail(field, f"must be at most {max_length} characters")
+    return stripped
+
+
+def check_aware(field: str, value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        fail(field, "must be timezone-aware")
+    return value
+
+
+def is_expired(expires_on: date | None, today: date) -> bool:
+    return expires_on is not None and expires_on < today
