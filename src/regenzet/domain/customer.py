@@ -76,9 +76,7 @@ class Customer(Aggregate):
             "preferences": preferences or NotificationPreferences(),
             "actor": actor,
         }
-        if id is not None:
-            kwargs["id"] = id
-        return cls(**kwargs)
+        return cls(**kwargs, id=id)
 
     @event("Registered")
     def __init__(
@@ -89,6 +87,7 @@ class Customer(Aggregate):
         phone: str | None,
         preferences: NotificationPreferences,
         actor: Actor,
+        id: UUID | None = None,  # noqa: A002 - consumed by the library: a chosen id
     ) -> None:
         self.name = name
         self.email = email

@@ -58,12 +58,18 @@ class StaffMember(Aggregate):
             "role": role,
             "actor": actor,
         }
-        if id is not None:
-            kwargs["id"] = id
-        return cls(**kwargs)
+        return cls(**kwargs, id=id)
 
     @event("Hired")
-    def __init__(self, *, name: str, email: str, role: Role, actor: Actor) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        email: str,
+        role: Role,
+        actor: Actor,
+        id: UUID | None = None,  # noqa: A002 - consumed by the library: a chosen id
+    ) -> None:
         self.name = name
         self.email = email
         self.role = role
