@@ -22,8 +22,11 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def customer(**overrides: object) -> Customer:
     kwargs: dict[str, object] = {
-        "name": "Sanne de Vries", "email": "Sanne@Example.nl", "phone": "+31 6 1234 5678",
-        "preferences": None, "actor": ADVISOR,
+        "name": "Sanne de Vries",
+        "email": "Sanne@Example.nl",
+        "phone": "+31 6 1234 5678",
+        "preferences": None,
+        "actor": ADVISOR,
     }
     kwargs.update(overrides)
     return Customer.register(**kwargs)  # type: ignore[arg-type]
@@ -31,9 +34,15 @@ def customer(**overrides: object) -> Customer:
 
 def vehicle(vin: str = TESLA_VIN, year: int = 2019) -> Vehicle:
     return Vehicle.register(
-        facts=VininfoVinDecoder().decode(vin), plate="r-123-tx", make=None, model="Model 3",
-        year=year, battery_kwh=Decimal("75"), nominal_voltage_v=Decimal("350"),
-        owner_id=uuid4(), actor=ADVISOR,
+        facts=VininfoVinDecoder().decode(vin),
+        plate="r-123-tx",
+        make=None,
+        model="Model 3",
+        year=year,
+        battery_kwh=Decimal("75"),
+        nominal_voltage_v=Decimal("350"),
+        owner_id=uuid4(),
+        actor=ADVISOR,
     )
 
 
@@ -74,7 +83,9 @@ class TestCustomer:
 
 class TestStaffMember:
     def test_expired_certificate_counts_as_level_zero(self) -> None:
-        tech = StaffMember.hire(name="Jonas", email="j@g.example", role=Role.TECHNICIAN, actor=MANAGER)
+        tech = StaffMember.hire(
+            name="Jonas", email="j@g.example", role=Role.TECHNICIAN, actor=MANAGER
+        )
         tech.record_hv_qualification(
             level=3, certificate_id="HV3-1", expires_on=date(2026, 3, 1), actor=MANAGER
         )
@@ -82,30 +93,42 @@ class TestStaffMember:
         assert tech.effective_hv_level(date(2026, 3, 2)) == 0
 
     def test_deactivated_member_has_no_hv_level(self) -> None:
-        tech = StaffMember.hire(name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER)
-        tech.record_hv_qualification(level=3, certificate_id="C", expires_on=date(2030, 1, 1), actor=MANAGER)
+        tech = StaffMember.hire(
+            name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER
+        )
+        tech.record_hv_qualification(
+            level=3, certificate_id="C", expires_on=date(2030, 1, 1), actor=MANAGER
+        )
         tech.deactivate(reason="left", actor=MANAGER)
         assert tech.effective_hv_level(date(2026, 1, 1)) == 0
 
     @pytest.mark.parametrize("level", [-1, 4])
     def test_hv_level_outside_the_ladder_is_refused(self, level: int) -> None:
-        tech = StaffMember.hire(name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER)
+        tech = StaffMember.hire(
+            name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER
+        )
         with pytest.raises(DomainValidationError):
-            tech.record_hv_qualification(level=level, certificate_id="C", expires_on=date(2030, 1, 1), actor=MANAGER)
+            tech.record_hv_qualification(
+                level=level, certificate_id="C", expires_on=date(2030, 1, 1), actor=MANAGER
+            )
 
     def test_customer_or_auditor_cannot_be_hired_as_staff(self) -> None:
         with pytest.raises(DomainValidationError):
             StaffMember.hire(name="X", email="x@g.example", role=Role.AUDITOR, actor=MANAGER)
 
     def test_technician_cannot_be_clocked_on_two_jobs_at_once(self) -> None:
-        tech = StaffMember.hire(name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER)
+        tech = StaffMember.hire(
+            name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER
+        )
         tech.start_labour(repair_order_id=uuid4(), job_id="a", at=NOW, actor=MANAGER)
         with pytest.raises(RuleViolationError) as err:
             tech.start_labour(repair_order_id=uuid4(), job_id="b", at=NOW, actor=MANAGER)
         assert err.value.rule == "technician_already_clocked_on"
 
     def test_clocked_on_member_cannot_be_deactivated(self) -> None:
-        tech = StaffMember.hire(name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER)
+        tech = StaffMember.hire(
+            name="Noor", email="n@g.example", role=Role.TECHNICIAN, actor=MANAGER
+        )
         tech.start_labour(repair_order_id=uuid4(), job_id="a", at=NOW, actor=MANAGER)
         with pytest.raises(RuleViolationError):
             tech.deactivate(reason="x", actor=MANAGER)
@@ -121,9 +144,11 @@ class TestVehicle:
 
     @pytest.mark.parametrize(
         "vin",
-        ["5YJ3E1EA1KF317000",  # wrong check digit, North America requires it
-         "5YJ3E1EA2KF31700",  # 16 characters
-         "5YJ3E1EA2KF3170O0"],  # letter O
+        [
+            "5YJ3E1EA1KF317000",  # wrong check digit, North America requires it
+            "5YJ3E1EA2KF31700",  # 16 characters
+            "5YJ3E1EA2KF3170O0",
+        ],  # letter O
     )
     def test_invalid_vin_is_refused(self, vin: str) -> None:
         with pytest.raises(DomainValidationError) as err:
@@ -154,31 +179,54 @@ class TestVehicle:
     def test_battery_health_outside_0_100_is_refused(self, soh: Decimal) -> None:
         with pytest.raises(DomainValidationError):
             vehicle().record_battery_health(
-                soh_pct=soh, soc_pct=None, method=BatteryHealthMethod.BMS_READ,
-                inspection_id=None, measured_at=NOW, actor=ADVISOR,
+                soh_pct=soh,
+                soc_pct=None,
+                method=BatteryHealthMethod.BMS_READ,
+                inspection_id=None,
+                measured_at=NOW,
+                actor=ADVISOR,
             )
 
     def test_warranty_risk_when_soh_is_near_threshold_under_warranty(self) -> None:
         v = vehicle()
         v.register_battery_warranty(
-            start_date=date(2019, 3, 1), years=8, km=160_000, soh_threshold_pct=Decimal("70"),
+            start_date=date(2019, 3, 1),
+            years=8,
+            km=160_000,
+            soh_threshold_pct=Decimal("70"),
             actor=ADVISOR,
         )
-        v.record_battery_health(soh_pct=Decimal("82"), soc_pct=None,
-                                method=BatteryHealthMethod.CAPACITY_TEST, inspection_id=None,
-                                measured_at=NOW, actor=ADVISOR)
+        v.record_battery_health(
+            soh_pct=Decimal("82"),
+            soc_pct=None,
+            method=BatteryHealthMethod.CAPACITY_TEST,
+            inspection_id=None,
+            measured_at=NOW,
+            actor=ADVISOR,
+        )
         assert not v.warranty_risk(date(2026, 3, 2))
-        v.record_battery_health(soh_pct=Decimal("74.5"), soc_pct=None,
-                                method=BatteryHealthMethod.CAPACITY_TEST, inspection_id=None,
-                                measured_at=NOW, actor=ADVISOR)
+        v.record_battery_health(
+            soh_pct=Decimal("74.5"),
+            soc_pct=None,
+            method=BatteryHealthMethod.CAPACITY_TEST,
+            inspection_id=None,
+            measured_at=NOW,
+            actor=ADVISOR,
+        )
         assert v.warranty_risk(date(2026, 3, 2))
         assert not v.warranty_risk(date(2027, 3, 1))  # warranty over: no longer a warranty risk
         assert [soh for _, soh in v.soh_trend()] == [Decimal("82"), Decimal("74.5")]
 
     def test_software_version_before_must_match_the_recorded_one(self) -> None:
         v = vehicle()
-        v.record_software_version(ecu=Ecu.BMS, version_before=None, version_after="1.0", actor=ADVISOR)
+        v.record_software_version(
+            ecu=Ecu.BMS, version_before=None, version_after="1.0", actor=ADVISOR
+        )
         with pytest.raises(DomainValidationError):
-            v.record_software_version(ecu=Ecu.BMS, version_before="0.9", version_after="1.1", actor=ADVISOR)
-        v.record_software_version(ecu=Ecu.BMS, version_before="1.0", version_after="1.1", actor=ADVISOR)
+            v.record_software_version(
+                ecu=Ecu.BMS, version_before="0.9", version_after="1.1", actor=ADVISOR
+            )
+        v.record_software_version(
+            ecu=Ecu.BMS, version_before="1.0", version_after="1.1", actor=ADVISOR
+        )
         assert v.software == {"BMS": "1.1"}

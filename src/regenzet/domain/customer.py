@@ -11,7 +11,9 @@ from eventsourcing.domain import Aggregate, event
 
 from regenzet.domain.common import Actor, check_text, fail
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
@@ -58,6 +60,21 @@ class NotificationPreferences:
 class Customer(Aggregate):
     """A vehicle owner. Personal data lives only here and in read models, never in public events."""
 
+    class Registered(Aggregate.Created):
+        """Version 2 added notification preferences; version 1 events upcast to the defaults
+        (golden fixture: tests/golden/customer_registered_v1.json)."""
+
+        class_version = 2
+        name: str
+        email: str
+        phone: str | None
+        preferences: NotificationPreferences
+        actor: Actor
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["preferences"] = NotificationPreferences()
+
     @classmethod
     def register(
         cls,
@@ -67,7 +84,7 @@ class Customer(Aggregate):
         phone: str | None,
         preferences: NotificationPreferences | None,
         actor: Actor,
-        id: UUID | None = None,  # noqa: A002 - the library's keyword for a chosen aggregate id
+        id: UUID | None = None,
     ) -> Customer:
         kwargs: dict[str, Any] = {
             "name": check_text("name", name, max_length=120),
@@ -78,7 +95,7 @@ class Customer(Aggregate):
         }
         return cls(**kwargs, id=id)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
         *,
@@ -87,7 +104,7 @@ class Customer(Aggregate):
         phone: str | None,
         preferences: NotificationPreferences,
         actor: Actor,
-        id: UUID | None = None,  # noqa: A002 - consumed by the library: a chosen id
+        id: UUID | None = None,
     ) -> None:
         self.name = name
         self.email = email

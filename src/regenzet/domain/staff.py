@@ -48,7 +48,7 @@ class StaffMember(Aggregate):
         email: str,
         role: Role,
         actor: Actor,
-        id: UUID | None = None,  # noqa: A002 - the library's keyword for a chosen aggregate id
+        id: UUID | None = None,
     ) -> StaffMember:
         if role not in STAFF_ROLES:
             fail("role", f"must be one of {', '.join(r.value for r in STAFF_ROLES)}")
@@ -68,7 +68,7 @@ class StaffMember(Aggregate):
         email: str,
         role: Role,
         actor: Actor,
-        id: UUID | None = None,  # noqa: A002 - consumed by the library: a chosen id
+        id: UUID | None = None,
     ) -> None:
         self.name = name
         self.email = email

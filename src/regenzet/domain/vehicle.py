@@ -118,7 +118,10 @@ class Vehicle(Aggregate):
                 "battery_kwh", battery_kwh, minimum=Decimal("1"), maximum=Decimal("300")
             ),
             nominal_voltage_v=check_decimal(
-                "nominal_voltage_v", nominal_voltage_v, minimum=Decimal("48"), maximum=Decimal("1000")
+                "nominal_voltage_v",
+                nominal_voltage_v,
+                minimum=Decimal("48"),
+                maximum=Decimal("1000"),
             ),
             owner_id=owner_id,
             actor=actor,

@@ -1,0 +1,306 @@
+"""Read DTOs returned by queries. Built from aggregates here so nothing outside the
+application ever holds (or mutates) an aggregate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from regenzet.domain.common import Actor
+from regenzet.domain.customer import Customer
+from regenzet.domain.inspection import Inspection
+from regenzet.domain.repair_order import RepairOrder
+from regenzet.domain.staff import StaffMember
+from regenzet.domain.vehicle import Vehicle
+
+
+def plain(value: Any) -> Any:
+    """Renders domain values as JSON-native data (enums by value, decimals as strings)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if attrs.has(type(value)):
+        return {f.name: plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+@attrs.frozen
+class HistoryEntry:
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    timestamp: datetime
+    event_type: str
+    actor: Actor | None
+    data: dict[str, Any]
+
+
+_EVENT_HEADER = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
+
+
+def history_entry(event: Any) -> HistoryEntry:
+    aggregate_type, _, event_type = type(event).__qualname__.rpartition(".")
+    data = {k: plain(v) for k, v in vars(event).items() if k not in _EVENT_HEADER}
+    return HistoryEntry(
+        aggregate_id=event.originator_id,
+        aggregate_type=aggregate_type,
+        version=event.originator_version,
+        timestamp=event.timestamp,
+        event_type=event_type,
+        actor=getattr(event, "actor", None),
+        data=data,
+    )
+
+
+def _state(aggregate: Aggregate, *skip: str) -> dict[str, Any]:
+    return {
+        k: plain(v) for k, v in vars(aggregate).items() if not k.startswith("_") and k not in skip
+    }
+
+
+@attrs.frozen
+class CustomerView:
+    id: UUID
+    version: int
+    name: str
+    email: str
+    phone: str | None
+    preferences: dict[str, Any]
+
+
+def customer_view(c: Customer) -> CustomerView:
+    return CustomerView(c.id, c.version, c.name, c.email, c.phone, plain(c.preferences))
+
+
+@attrs.frozen
+class StaffView:
+    id: UUID
+    version: int
+    name: str
+    email: str
+    role: str
+    active: bool
+    hv_level: int
+    effective_hv_level: int
+    certificate_id: str | None
+    certificate_expires_on: date | None
+    clocked_on: dict[str, str] | None
+
+
+def staff_view(s: StaffMember, today: date) -> StaffView:
+    q = s.qualification
+    return StaffView(
+        s.id,
+        s.version,
+        s.name,
+        s.email,
+        s.role.value,
+        s.active,
+        q.level if q else 0,
+        int(s.effective_hv_level(today)),
+        q.certificate_id if q else None,
+        q.expires_on if q else None,
+        dict(s.clocked_on) if s.clocked_on else None,
+    )
+
+
+@attrs.frozen
+class VehicleView:
+    id: UUID
+    version: int
+    vin: str
+    plate: str
+    make: str
+    model: str
+    year: int
+    battery_kwh: Decimal
+    nominal_voltage_v: Decimal
+    owner_id: UUID
+    odometer_km: int
+    manufacturer: str
+    region: str | None
+    country: str | None
+    battery_health: list[dict[str, Any]]
+    software: dict[str, str]
+    warranty: dict[str, Any] | None
+    under_warranty: bool
+    warranty_risk: bool
+
+
+def vehicle_view(v: Vehicle, today: date) -> VehicleView:
+    return VehicleView(
+        v.id,
+        v.version,
+        v.vin,
+        v.plate,
+        v.make,
+        v.model,
+        v.year,
+        v.battery_kwh,
+        v.nominal_voltage_v,
+        v.owner_id,
+        v.odometer_km,
+        v.facts.manufacturer,
+        v.facts.region,
+        v.facts.country,
+        plain(v.battery_health),
+        dict(v.software),
+        plain(v.warranty) if v.warranty else None,
+        v.under_warranty(today),
+        v.warranty_risk(today),
+    )
+
+
+@attrs.frozen
+class JobView:
+    job_id: str
+    title: str
+    status: str
+    hv_work: bool
+    required_hv_level: int
+    amount: Decimal
+    labour: list[dict[str, Any]]
+    parts: list[dict[str, Any]]
+    assigned: list[str]
+    clocked_hours: Decimal
+    quoted_in: int | None
+    approved_by: dict[str, Any] | None
+    approval_channel: str | None
+    declined_reason: str | None
+
+
+@attrs.frozen
+class RepairOrderView:
+    id: UUID
+    version: int
+    status: str
+    vehicle_id: UUID
+    customer_id: UUID
+    concerns: list[str]
+    odometer_in_km: int
+    soc_in_pct: Decimal | None
+    promised_at: datetime | None
+    currency: str
+    inspection_ids: list[str]
+    jobs: list[JobView]
+    quote_version: int
+    quoted_subtotal: Decimal
+    hv_isolated: bool
+    isolation: dict[str, Any] | None
+    clocked_on: dict[str, str]
+    clocked_hours: dict[str, Decimal]
+    outstanding_part_requests: list[str]
+    qc_passed: bool
+    invoice_number: str | None
+    invoice_lines: list[dict[str, Any]]
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    released: bool
+    odometer_out_km: int | None
+    cancel_reason: str | None
+
+
+def repair_order_view(o: RepairOrder) -> RepairOrderView:
+    jobs = [
+        JobView(
+            job_id=j.job_id,
+            title=j.title,
+            status=j.status.value,
+            hv_work=j.hv_work,
+            required_hv_level=j.required_hv_level,
+            amount=j.amount,
+            labour=plain(j.labour),
+            parts=plain(j.parts),
+            assigned=list(j.assigned),
+            clocked_hours=j.clocked_hours,
+            quoted_in=j.quoted_in,
+            approved_by=plain(j.approved_by),
+            approval_channel=j.approval_channel.value if j.approval_channel else None,
+            declined_reason=j.declined_reason,
+        )
+        for j in o.jobs.values()
+    ]
+    return RepairOrderView(
+        id=o.id,
+        version=o.version,
+        status=o.status.value,
+        vehicle_id=o.vehicle_id,
+        customer_id=o.customer_id,
+        concerns=list(o.concerns),
+        odometer_in_km=o.odometer_in_km,
+        soc_in_pct=o.soc_in_pct,
+        promised_at=o.promised_at,
+        currency=o.currency,
+        inspection_ids=list(o.inspection_ids),
+        jobs=jobs,
+        quote_version=o.quote_version,
+        quoted_subtotal=o.quote_totals(),
+        hv_isolated=o.hv_isolated,
+        isolation=plain(o.isolation),
+        clocked_on=dict(o.clocked_on),
+        clocked_hours=o.clocked_hours_by_job(),
+        outstanding_part_requests=list(o.outstanding_part_requests),
+        qc_passed=o.qc_passed,
+        invoice_number=o.invoice_number,
+        invoice_lines=plain(o.invoice_lines),
+        subtotal=o.subtotal,
+        tax=o.tax,
+        total=o.total,
+        paid=o.paid,
+        balance=o.balance,
+        released=o.released,
+        odometer_out_km=o.odometer_out_km,
+        cancel_reason=o.cancel_reason,
+    )
+
+
+@attrs.frozen
+class InspectionView:
+    id: UUID
+    version: int
+    vehicle_id: UUID
+    repair_order_id: UUID | None
+    technician_id: UUID
+    template_code: str
+    template_version: int
+    status: str
+    shared: bool
+    ratings: dict[str, dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    media: list[dict[str, Any]]
+    recommended_jobs: list[dict[str, Any]]
+
+
+def inspection_view(i: Inspection) -> InspectionView:
+    return InspectionView(
+        id=i.id,
+        version=i.version,
+        vehicle_id=i.vehicle_id,
+        repair_order_id=i.repair_order_id,
+        technician_id=i.technician_id,
+        template_code=i.template_code,
+        template_version=i.template_version,
+        status=i.status,
+        shared=i.shared,
+        ratings=plain(i.ratings),
+        measurements=plain(i.measurements),
+        media=plain(i.media),
+        recommended_jobs=plain(i.recommended_jobs()),
+    )

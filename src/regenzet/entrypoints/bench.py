@@ -1,0 +1,460 @@
+"""``regenzet bench``: throughput of the event store paths, each beside its anchor in one run.
+
+* ``append``: commands/s through the use-case layer (``register_customer``) vs the bare
+  eventsourcing library saving a same-sized aggregate vs the raw driver doing the library's
+  insert recipe (Postgres: lock table + NOTIFY + INSERT per transaction; SQLite: INSERT per
+  transaction). Rounds are interleaved so drift hits every variant alike; medians are reported.
+* ``replay``: decoded events/s reading the whole log in batches vs a raw keyset SELECT of the
+  same rows.
+
+Benchmarks write to throwaway storage (a temporary schema on Postgres, temporary files beside
+the SQLite store), never to the product's data. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from psycopg import sql
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from regenzet.application.workshop import Workshop
+from regenzet.domain.common import Actor, Role
+from regenzet.domain.repair_order import (
+    ApprovalChannel,
+    LabourLine,
+    PartLine,
+    PaymentMethod,
+    RepairOrder,
+)
+from regenzet.entrypoints.container import (
+    ManualClock,
+    event_store_env,
+    prepare_store,
+    workshop_for,
+)
+from regenzet.entrypoints.settings import Settings
+
+console = Console(stderr=True)
+ADVISOR = Actor("bench-advisor", Role.ADVISOR)
+
+
+class BareCustomer(Aggregate):
+    """The anchor: an aggregate of the same shape saved by the bare library."""
+
+    @event("Registered")
+    def __init__(
+        self, name: str, email: str, phone: str, preferences: dict[str, Any], actor: dict[str, str]
+    ) -> None:
+        self.name = name
+        self.email = email
+        self.phone = phone
+        self.preferences = preferences
+        self.actor = actor
+
+
+class BareApplication(Application[uuid.UUID]):
+    name = "BareBench"
+
+
+def _result_line(bench: str, value: float, unit: str, anchor: float, **extra: Any) -> str:
+    record = {
+        "bench": bench,
+        "value": round(value, 1),
+        "unit": unit,
+        "anchor": round(anchor, 1),
+        "ratio": round(value / anchor, 3) if anchor else None,
+    }
+    record.update(extra)
+    return json.dumps(record)
+
+
+@contextmanager
+def _scratch(settings: Settings, label: str) -> Iterator[tuple[dict[str, str], Callable[[], Any]]]:
+    """Throwaway storage: yields (eventsourcing env, raw connection factory)."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=f"bench-{label}-") as d:
+            path = Path(d) / "bench.db"
+            env = {**event_store_env(settings), "SQLITE_DBNAME": str(path)}
+            yield env, lambda: sqlite3.connect(path, isolation_level=None)
+        return
+    schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    url = settings.database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        env = {**event_store_env(settings), "POSTGRES_SCHEMA": schema}
+
+        def connect() -> psycopg.Connection[Any]:
+            conn = psycopg.connect(url, autocommit=True)
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            return conn
+
+        yield env, connect
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _clock() -> ManualClock:
+    return ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+
+
+def _workshop(env: dict[str, str]) -> Workshop:
+    return workshop_for(env, _clock())
+
+
+@click.group(help="Benchmarks on the configured store; the last line is JSON.")
+def bench() -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# append
+# ---------------------------------------------------------------------------------------------
+
+
+@bench.command(help="Commands/s: use-case layer vs bare library vs raw driver.")
+@click.option("--count", default=1000, show_default=True, help="Commands per variant per round.")
+@click.option("--rounds", default=3, show_default=True)
+def append(count: int, rounds: int) -> None:
+    settings = Settings.from_env()
+    prepare_store(settings)
+    store = "postgres" if settings.uses_postgres else "sqlite"
+    rates: dict[str, list[float]] = {"use case": [], "bare library": [], "raw driver": []}
+    with (
+        _scratch(settings, "uc") as (uc_env, _),
+        _scratch(settings, "bare") as (bare_env, _),
+        _scratch(settings, "raw") as (_, raw_connect),
+    ):
+        workshop = _workshop(uc_env)
+        bare = BareApplication(env=bare_env)
+        raw = _RawAppender(raw_connect, postgres=settings.uses_postgres)
+        sample = _sample_state(workshop)
+        try:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("append", total=rounds * 3 * count)
+                for r in range(rounds):
+                    rates["use case"].append(
+                        _timed(
+                            count,
+                            lambda i, r=r: workshop.register_customer(
+                                name=f"Customer {r}-{i}",
+                                email=f"c{r}-{i}@example.com",
+                                phone="+31612345678",
+                                actor=ADVISOR,
+                            ),
+                            progress,
+                            task,
+                        )
+                    )
+                    rates["bare library"].append(
+                        _timed(
+                            count,
+                            lambda i, r=r: bare.save(
+                                BareCustomer(
+                                    name=f"Customer {r}-{i}",
+                                    email=f"c{r}-{i}@example.com",
+                                    phone="+31612345678",
+                                    preferences={
+                                        "email": True,
+                                        "sms": False,
+                                        "quiet_hours_start": None,
+                                        "quiet_hours_end": None,
+                                        "timezone": "Europe/Amsterdam",
+                                    },
+                                    actor={"subject_id": "bench-advisor", "role": "advisor"},
+                                )
+                            ),
+                            progress,
+                            task,
+                        )
+                    )
+                    rates["raw driver"].append(
+                        _timed(count, lambda i: raw.append(sample), progress, task)
+                    )
+        finally:
+            workshop.close()
+            bare.close()
+            raw.close()
+    medians = {k: statistics.median(v) for k, v in rates.items()}
+    table = Table(title=f"append on {store} ({rounds} rounds x {count})")
+    for col in ("variant", "median /s", "rounds /s", "vs bare library"):
+        table.add_column(col)
+    for name, rate in medians.items():
+        table.add_row(
+            name,
+            f"{rate:,.0f}",
+            ", ".join(f"{x:,.0f}" for x in rates[name]),
+            f"{rate / medians['bare library']:.2f}",
+        )
+    Console().print(table)
+    click.echo(
+        _result_line(
+            "append",
+            medians["use case"],
+            "commands/s",
+            medians["bare library"],
+            store=store,
+            raw=round(medians["raw driver"], 1),
+            ratio_raw=round(medians["use case"] / medians["raw driver"], 3),
+        )
+    )
+
+
+def _timed(count: int, op: Callable[[int], Any], progress: Progress, task: Any) -> float:
+    started = time.perf_counter()
+    for i in range(count):
+        op(i)
+        if i % 50 == 49:
+            progress.advance(task, 50)
+    progress.advance(task, count % 50)
+    return count / (time.perf_counter() - started)
+
+
+def _sample_state(workshop: Workshop) -> tuple[str, bytes]:
+    receipt = workshop.register_customer(
+        name="Sample Customer", email="sample@example.com", phone="+31612345678", actor=ADVISOR
+    )
+    [stored] = workshop.recorder.select_events(receipt.id)
+    return stored.topic, stored.state
+
+
+class _RawAppender:
+    """The library's insert recipe by hand: one event per transaction."""
+
+    def __init__(self, connect: Callable[[], Any], *, postgres: bool) -> None:
+        self.postgres = postgres
+        self.conn = connect()
+        if postgres:
+            self.conn.execute(
+                "CREATE TABLE raw_events (originator_id uuid NOT NULL, originator_version bigint "
+                "NOT NULL, topic text, state bytea, notification_id bigserial, "
+                "PRIMARY KEY (originator_id, originator_version))"
+            )
+            self.conn.execute("CREATE UNIQUE INDEX ON raw_events (notification_id)")
+        else:
+            self.conn.execute(
+                "CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, "
+                "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+            )
+
+    def append(self, sample: tuple[str, bytes]) -> None:
+        topic, state = sample
+        if self.postgres:
+            with self.conn.transaction():
+                self.conn.execute("LOCK TABLE raw_events IN EXCLUSIVE MODE")
+                self.conn.execute("NOTIFY raw_events")
+                self.conn.execute(
+                    "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                    "VALUES (%s, 1, %s, %s) RETURNING notification_id",
+                    (uuid.uuid4(), topic, state),
+                ).fetchone()
+        else:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                "VALUES (?, 1, ?, ?)",
+                (uuid.uuid4().hex, topic, state),
+            )
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# replay
+# ---------------------------------------------------------------------------------------------
+
+
+@bench.command(help="Decoded events/s reading the whole log in batches vs raw keyset SELECT.")
+@click.option(
+    "--events",
+    "target",
+    default=100_000,
+    show_default=True,
+    help="Approximate number of events to pre-fill.",
+)
+@click.option("--batch", default=1000, show_default=True)
+@click.option("--rounds", default=3, show_default=True)
+def replay(target: int, batch: int, rounds: int) -> None:
+    settings = Settings.from_env()
+    prepare_store(settings)
+    store = "postgres" if settings.uses_postgres else "sqlite"
+    with _scratch(settings, "replay") as (env, raw_connect):
+        workshop = _workshop(env)
+        try:
+            total = _prefill(workshop, target)
+            table_name = "stored_events" if not settings.uses_postgres else "regenzet_events"
+            conn = raw_connect()
+            decoded_rates, raw_rates = [], []
+            try:
+                for _ in range(rounds):
+                    decoded_rates.append(_read_decoded(workshop, batch, total))
+                    raw_rates.append(
+                        _read_raw(conn, table_name, batch, total, postgres=settings.uses_postgres)
+                    )
+            finally:
+                conn.close()
+        finally:
+            workshop.close()
+    decoded, raw = statistics.median(decoded_rates), statistics.median(raw_rates)
+    table = Table(title=f"replay on {store}: {total:,} events, batches of {batch}")
+    for col in ("variant", "median /s", "rounds /s", "vs raw SELECT"):
+        table.add_column(col)
+    table.add_row(
+        "decoded events",
+        f"{decoded:,.0f}",
+        ", ".join(f"{x:,.0f}" for x in decoded_rates),
+        f"{decoded / raw:.2f}",
+    )
+    table.add_row(
+        "raw keyset SELECT", f"{raw:,.0f}", ", ".join(f"{x:,.0f}" for x in raw_rates), "1.00"
+    )
+    Console().print(table)
+    click.echo(_result_line("replay", decoded, "events/s", raw, store=store, events=total))
+
+
+def _prefill(workshop: Workshop, target: int) -> int:
+    """Realistic log: full repair-order lifecycles (about 20 events each), saved per order."""
+    clock = workshop.clock
+    if not isinstance(clock, ManualClock):
+        raise TypeError("the pre-fill needs the benchmark's manual clock")
+    written = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("pre-filling the log", total=target)
+        while written < target:
+            order = _lifecycle(clock)
+            recordings = workshop.save(order)
+            written += len(recordings)
+            progress.update(task, completed=written)
+    return written
+
+
+def _lifecycle(clock: ManualClock) -> RepairOrder:
+    tech = uuid.uuid4()
+    tech_actor = Actor(str(tech), Role.TECHNICIAN)
+    o = RepairOrder.open(
+        vehicle_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        concerns=["Coolant warning", "Noise from rear axle"],
+        odometer_in_km=48_000,
+        soc_in_pct=Decimal("70"),
+        promised_at=clock.now() + timedelta(days=1),
+        currency="EUR",
+        actor=ADVISOR,
+    )
+    o.add_job(
+        job_id="hv",
+        title="Replace HV coolant pump",
+        labour=[LabourLine("Pump", Decimal("2.5"), Decimal("95"))],
+        parts=[PartLine("P-1", "Coolant pump", Decimal("1"), Decimal("389.00"))],
+        hv_work=True,
+        required_hv_level=3,
+        actor=ADVISOR,
+    )
+    o.add_job(
+        job_id="filter",
+        title="Cabin filter",
+        labour=[LabourLine("Filter", Decimal("0.3"), Decimal("85"))],
+        parts=[PartLine("F-1", "Filter", Decimal("1"), Decimal("59.90"))],
+        hv_work=False,
+        required_hv_level=None,
+        actor=ADVISOR,
+    )
+    o.send_quote(actor=ADVISOR)
+    customer = Actor(str(o.customer_id), Role.CUSTOMER)
+    now = clock.advance(timedelta(minutes=5))
+    for job in ("hv", "filter"):
+        o.approve_job(
+            job_id=job,
+            channel=ApprovalChannel.PORTAL,
+            client_ip="203.0.113.9",
+            at=now,
+            actor=customer,
+        )
+    o.assign_technician(job_id="hv", staff_id=tech, hv_level=3, actor=ADVISOR)
+    o.isolate_hv(
+        technician_id=tech,
+        technician_hv_level=3,
+        residual_voltage_v=Decimal("2"),
+        lock_tag_id="LOTO-1",
+        ppe_checked=True,
+        at=now,
+        actor=tech_actor,
+    )
+    for job in ("hv", "filter"):
+        o.clock_on(job_id=job, technician_id=tech, technician_hv_level=3, at=now, actor=tech_actor)
+        now = clock.advance(timedelta(minutes=75))
+        o.clock_off(job_id=job, technician_id=tech, at=now, actor=tech_actor)
+        o.complete_job(job_id=job, actor=tech_actor)
+    o.restore_hv(technician_id=tech, technician_hv_level=3, at=now, actor=tech_actor)
+    o.pass_quality_check(notes=None, actor=ADVISOR)
+    o.invoice(invoice_number=f"INV-{o.id.hex[:8]}", tax_rate=Decimal("0.21"), at=now, actor=ADVISOR)
+    o.record_payment(
+        amount=o.total, method=PaymentMethod.CARD, reference="PIN", at=now, actor=ADVISOR
+    )
+    o.release(odometer_out_km=48_010, soc_out_pct=Decimal("68"), at=now, actor=ADVISOR)
+    return o
+
+
+def _read_decoded(workshop: Workshop, batch: int, total: int) -> float:
+    recorder, to_event = workshop.recorder, workshop.mapper.to_domain_event
+    started = time.perf_counter()
+    count, last = 0, 0
+    while True:
+        notifications = recorder.select_notifications(last, batch, inclusive_of_start=False)
+        if not notifications:
+            break
+        for n in notifications:
+            to_event(n)
+        count += len(notifications)
+        last = notifications[-1].id
+    elapsed = time.perf_counter() - started
+    if count != total:
+        raise click.ClickException(f"read {count} events, expected {total}")
+    return count / elapsed
+
+
+def _read_raw(conn: Any, table: str, batch: int, total: int, *, postgres: bool) -> float:
+    if postgres:
+        query = (
+            f"SELECT notification_id, originator_id, originator_version, topic, state FROM "
+            f"{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        )
+    else:
+        query = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
+            f"WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+    started = time.perf_counter()
+    count, last = 0, 0
+    while True:
+        rows = conn.execute(query, (last, batch)).fetchall()
+        if not rows:
+            break
+        count += len(rows)
+        last = rows[-1][0]
+    elapsed = time.perf_counter() - started
+    if count != total:
+        raise click.ClickException(f"raw read {count} rows, expected {total}")
+    return count / elapsed

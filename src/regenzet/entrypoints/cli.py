@@ -1,0 +1,132 @@
+"""The ``regenzet`` command line: seed demo data, show history, run benchmarks.
+
+Every failure a user can cause (bad input, unreachable database, unknown id) ends in one line
+on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import click
+
+from regenzet.application.errors import ApplicationError
+from regenzet.application.workshop import Workshop
+from regenzet.domain.common import DomainError
+from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS, Container, prepare_store
+from regenzet.entrypoints.settings import Settings, SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A one-line failure (exit code 1)."""
+
+
+def _container() -> Container:
+    settings = Settings.from_env()
+    prepare_store(settings)
+    return Container(settings=settings)
+
+
+def _workshop(container: Container) -> Workshop:
+    workshop: Workshop = container.services.workshop()
+    return workshop
+
+
+@click.group(help="ReGenZet: service management for EV repair garages.")
+@click.version_option(package_name="regenzet")
+def cli() -> None:
+    pass
+
+
+@cli.command(help="Seed a realistic EV garage through the use cases (safe to run again).")
+@click.option(
+    "--history",
+    "history_of",
+    metavar="STATUS",
+    help="Afterwards, print the history of the demo repair order in this status (e.g. closed).",
+)
+def demo(history_of: str | None) -> None:
+    from regenzet.entrypoints.demo import seed_demo, use_demo_clock
+
+    container = _container()
+    clock = use_demo_clock(container)
+    workshop = _workshop(container)
+    try:
+        report = seed_demo(workshop, clock)
+        for line in report.lines():
+            click.echo(line)
+        if history_of is not None:
+            if history_of not in report.repair_orders:
+                known = ", ".join(report.repair_orders)
+                raise CliError(f"no demo repair order in status {history_of!r} (have: {known})")
+            order_id = report.repair_orders[history_of]
+            click.echo(f"\nhistory of the {history_of} repair order {order_id}:")
+            _print_history(workshop, order_id, as_json=False)
+    finally:
+        workshop.close()
+
+
+@cli.command(help="Print an aggregate's events: version, time, actor and data.")
+@click.argument("aggregate_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+def history(aggregate_id: str, as_json: bool) -> None:
+    try:
+        parsed = UUID(aggregate_id)
+    except ValueError:
+        raise CliError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
+    workshop = _workshop(_container())
+    try:
+        _print_history(workshop, parsed, as_json=as_json)
+    finally:
+        workshop.close()
+
+
+def _print_history(workshop: Workshop, aggregate_id: UUID, *, as_json: bool) -> None:
+    for e in workshop.get_history(aggregate_id):
+        actor = f"{e.actor.role.value}:{e.actor.subject_id}" if e.actor else "-"
+        kind = f"{e.aggregate_type}.{e.event_type}"
+        if as_json:
+            record = {
+                "version": e.version,
+                "timestamp": e.timestamp.isoformat(),
+                "type": kind,
+                "actor": actor,
+                "data": e.data,
+            }
+            click.echo(json.dumps(record, sort_keys=True))
+        else:
+            data = json.dumps(e.data, sort_keys=True, ensure_ascii=False)
+            click.echo(f"v{e.version:<3} {e.timestamp:%Y-%m-%d %H:%M:%S}Z {kind:<36} {actor}")
+            click.echo(f"     {data}")
+
+
+def _register_optional_commands() -> None:
+    from regenzet.entrypoints.bench import bench
+
+    cli.add_command(bench)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: maps every expected failure to one line on stderr."""
+    _register_optional_commands()
+    try:
+        cli.main(args=argv, prog_name="regenzet", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (DomainError, ApplicationError, SettingsError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except INFRASTRUCTURE_ERRORS as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        click.echo(f"error: database unavailable: {first_line}", err=True)
+        sys.exit(3)

@@ -1,0 +1,104 @@
+"""Composition root: the only place that chooses adapters and builds the application.
+
+Small dependency-injector containers (core, gateways, services) composed in one root, as in
+the library's "multiple containers" example; tests override providers instead of patching.
+Nothing is constructed at import time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import psycopg_pool
+from dependency_injector import containers, providers
+from eventsourcing import persistence as es_persistence
+
+from regenzet.adapters.clock import ManualClock, SystemClock
+from regenzet.adapters.persistence import (
+    DatabaseUnavailableError,
+    ensure_postgres,
+    postgres_env,
+    sqlite_env,
+)
+from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.settings import Settings
+
+__all__ = [
+    "INFRASTRUCTURE_ERRORS",
+    "Container",
+    "ManualClock",
+    "event_store_env",
+    "prepare_store",
+    "workshop_for",
+]
+
+# What the store can raise when the database is down or refuses us; entrypoints turn these
+# into "database unavailable" (CLI exit 3, HTTP 503) without knowing the technology.
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnavailableError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+)
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for the configured store."""
+    if settings.database_url is None:
+        return sqlite_env(settings.sqlite_path)
+    return postgres_env(
+        settings.database_url,
+        pool_size=settings.pg_pool_size,
+        max_overflow=settings.pg_max_overflow,
+        connect_timeout=settings.pg_connect_timeout,
+        lock_timeout=settings.pg_lock_timeout,
+        idle_in_transaction_timeout=settings.pg_idle_in_transaction_timeout,
+    )
+
+
+def prepare_store(settings: Settings) -> None:
+    """Fails fast (one line, no traceback) when the configured database is unreachable."""
+    if settings.database_url is not None:
+        ensure_postgres(settings.database_url, connect_timeout=settings.pg_connect_timeout)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def workshop_for(env: dict[str, str], clock: ManualClock | SystemClock) -> Workshop:
+    """A workshop on an explicit store and clock (benchmarks, tooling)."""
+    return Workshop(env=env, clock=clock, vin_decoder=VininfoVinDecoder())
+
+
+class Core(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+
+
+class Gateways(containers.DeclarativeContainer):
+    vin_decoder = providers.Singleton(VininfoVinDecoder)
+
+
+class Services(containers.DeclarativeContainer):
+    core = providers.DependenciesContainer()
+    gateways = providers.DependenciesContainer()
+
+    store_env = providers.Callable(event_store_env, core.settings)
+    workshop = providers.Singleton(
+        Workshop,
+        env=store_env,
+        clock=core.clock,
+        vin_decoder=gateways.vin_decoder,
+        tax_rate=core.settings.provided.tax_rate,
+        currency=core.settings.provided.currency,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(Core, settings=settings)
+    gateways = providers.Container(Gateways)
+    services = providers.Container(Services, core=core, gateways=gateways)

@@ -1,0 +1,85 @@
+"""Every setting ReGenZet reads from the environment, read here and nowhere else.
+
+Nothing is read at import time: ``Settings.from_env()`` is called by the composition root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import attrs
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message names the variable."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+@attrs.frozen
+class Settings:
+    data_dir: Path
+    database_url: str | None
+    # Postgres pool: explicit sizes and timeouts (a starved pool otherwise blocks for
+    # 10 x connect timeout). POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
+    pg_pool_size: int = 5
+    pg_max_overflow: int = 10
+    pg_connect_timeout: int = 5
+    pg_lock_timeout: int = 5
+    pg_idle_in_transaction_timeout: int = 10
+    tax_rate: Decimal = Decimal("0.21")
+    currency: str = "EUR"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "regenzet.db"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        url = env.get("REGENZET_DATABASE_URL", "").strip() or None
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "REGENZET_DATABASE_URL must be a postgresql:// URL "
+                "(leave it unset for the embedded SQLite store)"
+            )
+        raw_tax = env.get("REGENZET_TAX_RATE", "0.21").strip()
+        try:
+            tax_rate = Decimal(raw_tax)
+        except InvalidOperation:
+            raise SettingsError(
+                f"REGENZET_TAX_RATE must be a decimal such as 0.21, not {raw_tax!r}"
+            ) from None
+        if not tax_rate.is_finite() or not Decimal(0) <= tax_rate <= Decimal(1):
+            raise SettingsError("REGENZET_TAX_RATE must be between 0 and 1")
+        return cls(
+            data_dir=Path(env.get("REGENZET_DATA_DIR", "").strip() or "var"),
+            database_url=url,
+            pg_pool_size=_int(env, "REGENZET_PG_POOL_SIZE", 5, minimum=1),
+            pg_max_overflow=_int(env, "REGENZET_PG_MAX_OVERFLOW", 10),
+            pg_connect_timeout=_int(env, "REGENZET_PG_CONNECT_TIMEOUT", 5, minimum=1),
+            pg_lock_timeout=_int(env, "REGENZET_PG_LOCK_TIMEOUT", 5, minimum=1),
+            pg_idle_in_transaction_timeout=_int(
+                env, "REGENZET_PG_IDLE_IN_TX_TIMEOUT", 10, minimum=1
+            ),
+            tax_rate=tax_rate,
+            currency=env.get("REGENZET_CURRENCY", "EUR").strip() or "EUR",
+        )
