@@ -1,4 +1,4 @@
-"""Transcodings for every value type kept in events or snapshots.
+"""How events and snapshots become bytes: typed JSON for events, transcodings for snapshots.
 
 ``json`` encodes ``str`` and ``int`` subclasses natively, so domain enums are plain ``Enum``
 classes: that way they reach their transcoding and come back as the same member.
@@ -8,12 +8,26 @@ not break stored events.
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar, TypedDict
+from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+import msgspec
+from eventsourcing.domain import CanMutateAggregate, DomainEventProtocol
+from eventsourcing.persistence import (
+    Cipher,
+    Compressor,
+    JSONTranscoder,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+    Transcoding,
+)
+from eventsourcing.utils import get_topic, resolve_topic
 
 
 class DateAsISO(Transcoding):
@@ -38,7 +52,8 @@ class EnumAsValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        member: Enum = self.type(data)
+        return member
 
 
 class AttrsAsDict(Transcoding):
@@ -74,3 +89,108 @@ def register_domain_transcodings(
             raise ValueError(msg)
         seen.add(transcoding.name)
         transcoder.register(transcoding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed JSON for domain events (ADR 0007)
+# ---------------------------------------------------------------------------------------------
+
+
+class TypedEventMapper(Mapper[UUID]):
+    """Stores domain events as plain, typed JSON and decodes them against each event's own
+    field types with msgspec, in C: no ``_type_`` wrappers in the stored bytes and several
+    times faster to decode than the tagged format (replay, followers and audit verification
+    read the whole log). Snapshots keep the library's tagged format: their state is untyped.
+
+    Values are encoded as: UUID and datetime as ISO strings, Decimal as its exact string,
+    enums by value, attrs value objects as objects of their fields.
+    """
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+    ) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
+        self._encoder = msgspec.json.Encoder(decimal_format="string")
+        self._decoders: dict[type, msgspec.json.Decoder[Any] | None] = {}
+
+    def _decoder(self, cls: type) -> msgspec.json.Decoder[Any] | None:
+        try:
+            return self._decoders[cls]
+        except KeyError:
+            pass
+        decoder: msgspec.json.Decoder[Any] | None = None
+        if cls.__module__.startswith("regenzet.domain.") and issubclass(cls, CanMutateAggregate):
+            hints = typing.get_type_hints(cls)
+            fields = {
+                name: tp
+                for name, tp in hints.items()
+                if name not in _HEADER_FROM_RECORD and typing.get_origin(tp) is not ClassVar
+            }
+            fields["class_version"] = int
+            # total=False: an older class_version may lack fields its upcaster then adds.
+            state_type: Any = TypedDict(  # type: ignore[misc]
+                f"{cls.__qualname__}State", fields, total=False
+            )
+            decoder = msgspec.json.Decoder(state_type)
+        self._decoders[cls] = decoder
+        return decoder
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        cls = type(domain_event)
+        if self._decoder(cls) is None:
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        stored_state = self._encoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(cls),
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        cls = resolve_topic(stored_event.topic)
+        decoder = self._decoder(cls)
+        if decoder is None:
+            return super().to_domain_event(stored_event)
+        stored_state = stored_event.state
+        try:
+            if self.cipher:
+                stored_state = self.cipher.decrypt(stored_state)
+            if self.compressor:
+                stored_state = self.compressor.decompress(stored_state)
+            state: dict[str, Any] = decoder.decode(stored_state)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            msg = (
+                f"Failed to decode stored event {stored_event.originator_id} "
+                f"v{stored_event.originator_version} ({stored_event.topic}): {exc}"
+            )
+            raise MapperDeserialisationError(msg) from exc
+        from_version = state.pop("class_version", 1)
+        class_version = getattr(cls, "class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        originator_id = stored_event.originator_id
+        state["originator_id"] = (
+            originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        )
+        state["originator_version"] = stored_event.originator_version
+        domain_event = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", state)
+        return typing.cast(DomainEventProtocol[UUID], domain_event)
+
+
+_HEADER_FROM_RECORD = {"originator_id", "originator_version"}

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recording
 
 from regenzet.application import views
 from regenzet.application.errors import (
@@ -26,7 +26,7 @@ from regenzet.application.errors import (
     VersionMismatchError,
 )
 from regenzet.application.ports import Clock, VinDecoder
-from regenzet.application.transcodings import register_domain_transcodings
+from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
 from regenzet.domain.common import Actor, Role, check_currency, fail
 from regenzet.domain.customer import Customer, NotificationPreferences
@@ -95,6 +95,12 @@ class Workshop(Application[UUID]):
         self.currency = check_currency(currency)
         super().__init__(env)
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper: Mapper[UUID] = self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=TypedEventMapper
+        )
+        return mapper
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder, catalog.VALUE_TYPES, catalog.ENUMS)
@@ -106,7 +112,7 @@ class Workshop(Application[UUID]):
     def _load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         kind = KIND_NAMES[cls]
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(kind, aggregate_id) from None
         if not isinstance(aggregate, cls):
