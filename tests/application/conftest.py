@@ -8,10 +8,10 @@ from uuid import UUID
 
 import attrs
 import pytest
-from regenzet.domain.repair_order import LabourLine, PartLine
 
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
+from regenzet.domain.repair_order import LabourLine, PartLine
 
 ADVISOR = Actor("advisor-eva", Role.ADVISOR)
 MANAGER = Actor("manager-pieter", Role.MANAGER)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from regenzet.domain.repair_order import PaymentMethod, RepairOrderStatus
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -15,6 +14,7 @@ from regenzet.application.errors import DuplicateError, NotFoundError, VersionMi
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, DomainValidationError, Role, RuleViolationError
 from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
+from regenzet.domain.repair_order import PaymentMethod, RepairOrderStatus
 
 from .conftest import ADVISOR, MANAGER, TESLA_VIN, Garage, hv_job_order
 

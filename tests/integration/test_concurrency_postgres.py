@@ -53,7 +53,13 @@ def test_one_of_two_racing_commands_gets_a_conflict(
         barrier = threading.Barrier(2)
         results: dict[str, str] = {}
 
-        def save(name: str, app: Workshop, aggregate: object) -> None:
+        def save(
+            name: str,
+            app: Workshop,
+            aggregate: object,
+            barrier: threading.Barrier = barrier,
+            results: dict[str, str] = results,
+        ) -> None:
             barrier.wait()
             try:
                 app._commit(aggregate)  # type: ignore[arg-type]
@@ -93,7 +99,7 @@ def test_racing_use_cases_through_the_application_lose_nothing(
 ) -> None:
     """Many threads hammer one aggregate through the use case; every success is a distinct,
     contiguous version and every failure is a conflict, never a corrupt write."""
-    first, second = two_apps
+    first = two_apps[0]
     vehicle_owner = first.register_customer(
         name="Fleet", email="fleet@example.com", phone=None, actor=ADVISOR
     ).id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 import types
 import typing
@@ -98,7 +99,7 @@ def own_hints(cls: type) -> dict[str, Any]:
         if not klass.__module__.startswith("regenzet."):
             continue
         namespace = vars(sys.modules[klass.__module__])
-        for name, tp in klass.__dict__.get("__annotations__", {}).items():
+        for name, tp in inspect.get_annotations(klass).items():
             hints[name] = eval(tp, namespace) if isinstance(tp, str) else tp  # noqa: S307
     return hints
 

@@ -8,6 +8,7 @@ for many seconds before failing).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
@@ -18,7 +19,7 @@ class DatabaseUnavailableError(RuntimeError):
     """The configured database cannot be reached; the message is safe to show (no password)."""
 
 
-def _parts(url: str) -> dict[str, str]:
+def _parts(url: str) -> dict[str, Any]:
     split = urlsplit(url)
     dbname = unquote(split.path.lstrip("/"))
     if not dbname:

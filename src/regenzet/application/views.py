@@ -66,12 +66,6 @@ def history_entry(event: Any) -> HistoryEntry:
     )
 
 
-def _state(aggregate: Aggregate, *skip: str) -> dict[str, Any]:
-    return {
-        k: plain(v) for k, v in vars(aggregate).items() if not k.startswith("_") and k not in skip
-    }
-
-
 @attrs.frozen
 class CustomerView:
     id: UUID

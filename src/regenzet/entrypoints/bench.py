@@ -70,6 +70,15 @@ class BareCustomer(Aggregate):
         self.actor = actor
 
 
+BARE_PREFERENCES = {
+    "email": True,
+    "sms": False,
+    "quiet_hours_start": None,
+    "quiet_hours_end": None,
+    "timezone": "Europe/Amsterdam",
+}
+
+
 class BareApplication(Application[uuid.UUID]):
     name = "BareBench"
 
@@ -153,44 +162,35 @@ def append(count: int, rounds: int) -> None:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("append", total=rounds * 3 * count)
                 for r in range(rounds):
-                    rates["use case"].append(
-                        _timed(
-                            count,
-                            lambda i, r=r: workshop.register_customer(
+
+                    def use_case(i: int, r: int = r) -> None:
+                        workshop.register_customer(
+                            name=f"Customer {r}-{i}",
+                            email=f"c{r}-{i}@example.com",
+                            phone="+31612345678",
+                            actor=ADVISOR,
+                        )
+
+                    def bare_library(i: int, r: int = r) -> None:
+                        bare.save(
+                            BareCustomer(
                                 name=f"Customer {r}-{i}",
                                 email=f"c{r}-{i}@example.com",
                                 phone="+31612345678",
-                                actor=ADVISOR,
-                            ),
-                            progress,
-                            task,
+                                preferences=BARE_PREFERENCES,
+                                actor={"subject_id": "bench-advisor", "role": "advisor"},
+                            )
                         )
-                    )
-                    rates["bare library"].append(
-                        _timed(
-                            count,
-                            lambda i, r=r: bare.save(
-                                BareCustomer(
-                                    name=f"Customer {r}-{i}",
-                                    email=f"c{r}-{i}@example.com",
-                                    phone="+31612345678",
-                                    preferences={
-                                        "email": True,
-                                        "sms": False,
-                                        "quiet_hours_start": None,
-                                        "quiet_hours_end": None,
-                                        "timezone": "Europe/Amsterdam",
-                                    },
-                                    actor={"subject_id": "bench-advisor", "role": "advisor"},
-                                )
-                            ),
-                            progress,
-                            task,
-                        )
-                    )
-                    rates["raw driver"].append(
-                        _timed(count, lambda i: raw.append(sample), progress, task)
-                    )
+
+                    def raw_driver(i: int) -> None:
+                        raw.append(sample)
+
+                    for name, op in (
+                        ("use case", use_case),
+                        ("bare library", bare_library),
+                        ("raw driver", raw_driver),
+                    ):
+                        rates[name].append(_timed(count, op, progress, task))
         finally:
             workshop.close()
             bare.close()
@@ -252,6 +252,7 @@ class _RawAppender:
             )
             self.conn.execute("CREATE UNIQUE INDEX ON raw_events (notification_id)")
         else:
+            self.conn.execute("PRAGMA journal_mode=WAL")  # as the library's SQLite datastore
             self.conn.execute(
                 "CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, "
                 "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"

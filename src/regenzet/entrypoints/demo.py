@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID, uuid5
 
 import attrs
@@ -166,15 +167,14 @@ class _Seeder:
             self._once(
                 f"customer {name}",
                 cid,
-                lambda cid=cid, name=name, email=email, phone=phone, prefs=prefs: (
-                    self.w.register_customer(
-                        name=name,
-                        email=email,
-                        phone=phone,
-                        preferences=prefs,
-                        actor=self.eva,
-                        customer_id=cid,
-                    )
+                partial(
+                    self.w.register_customer,
+                    name=name,
+                    email=email,
+                    phone=phone,
+                    preferences=prefs,
+                    actor=self.eva,
+                    customer_id=cid,
                 ),
             )
         manager = Actor(str(demo_id("staff:pieter")), Role.MANAGER)
