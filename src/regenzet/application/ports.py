@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Protocol
+from uuid import UUID
 
 from regenzet.domain.vehicle import VinFacts
 
@@ -27,3 +28,26 @@ class VinDecoder(Protocol):
     """
 
     def decode(self, vin: str) -> VinFacts: ...
+
+
+# One stored event as read in bulk: (notification id, aggregate id, version, topic, state bytes).
+# A plain tuple: followers and replay read hundreds of thousands of these.
+LogRow = tuple[int, UUID, int, str, bytes]
+
+
+class EventLogReader(Protocol):
+    """Reads the application's notification log in order, in batches (keyset pagination).
+
+    The library's section API is capped at ``log_section_size`` and builds an object per
+    row; bulk readers (replay, followers, audit) use this port instead.
+    """
+
+    def read(self, after: int, limit: int) -> list[LogRow]:
+        """Rows with notification id > ``after``, ascending, at most ``limit``."""
+        ...
+
+    def max_notification_id(self) -> int:
+        """The head of the log (0 when empty)."""
+        ...
+
+    def close(self) -> None: ...

@@ -115,6 +115,7 @@ class TypedEventMapper(Mapper[UUID]):
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
         self._encoder = msgspec.json.Encoder(decimal_format="string")
         self._decoders: dict[type, msgspec.json.Decoder[Any] | None] = {}
+        self._by_topic: dict[str, tuple[type, msgspec.json.Decoder[Any] | None, int]] = {}
 
     def _decoder(self, cls: type) -> msgspec.json.Decoder[Any] | None:
         try:
@@ -161,11 +162,29 @@ class TypedEventMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        cls = resolve_topic(stored_event.topic)
-        decoder = self._decoder(cls)
+        originator_id = stored_event.originator_id
+        return self.decode(
+            originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
+            stored_event.originator_version,
+            stored_event.topic,
+            stored_event.state,
+        )
+
+    def decode(
+        self, originator_id: UUID, originator_version: int, topic: str, stored_state: bytes
+    ) -> DomainEventProtocol[UUID]:
+        """Decodes one stored event from its parts (the bulk readers' fast path)."""
+        try:
+            cls, decoder, class_version = self._by_topic[topic]
+        except KeyError:
+            cls = resolve_topic(topic)
+            decoder = self._decoder(cls)
+            class_version = getattr(cls, "class_version", 1)
+            self._by_topic[topic] = (cls, decoder, class_version)
         if decoder is None:
-            return super().to_domain_event(stored_event)
-        stored_state = stored_event.state
+            return super().to_domain_event(
+                StoredEvent(originator_id, originator_version, topic, stored_state)
+            )
         try:
             if self.cipher:
                 stored_state = self.cipher.decrypt(stored_state)
@@ -174,23 +193,20 @@ class TypedEventMapper(Mapper[UUID]):
             state: dict[str, Any] = decoder.decode(stored_state)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             msg = (
-                f"Failed to decode stored event {stored_event.originator_id} "
-                f"v{stored_event.originator_version} ({stored_event.topic}): {exc}"
+                f"Failed to decode stored event {originator_id} v{originator_version} "
+                f"({topic}): {exc}"
             )
             raise MapperDeserialisationError(msg) from exc
-        from_version = state.pop("class_version", 1)
-        class_version = getattr(cls, "class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
-            from_version += 1
-        originator_id = stored_event.originator_id
-        state["originator_id"] = (
-            originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-        )
-        state["originator_version"] = stored_event.originator_version
-        domain_event = object.__new__(cls)
+        if class_version > 1:
+            from_version = state.pop("class_version", 1)
+            while from_version < class_version:
+                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+                from_version += 1
+        state["originator_id"] = originator_id
+        state["originator_version"] = originator_version
+        domain_event: DomainEventProtocol[UUID] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
-        return typing.cast(DomainEventProtocol[UUID], domain_event)
+        return domain_event
 
 
 _HEADER_FROM_RECORD = {"originator_id", "originator_version"}

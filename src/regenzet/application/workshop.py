@@ -8,15 +8,21 @@ atomic write. Queries return read DTOs (``regenzet.application.views``), never a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recording
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Recording,
+    StoredEvent,
+)
 
 from regenzet.application import views
 from regenzet.application.errors import (
@@ -25,7 +31,7 @@ from regenzet.application.errors import (
     NotFoundError,
     VersionMismatchError,
 )
-from regenzet.application.ports import Clock, VinDecoder
+from regenzet.application.ports import Clock, LogRow, VinDecoder
 from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
 from regenzet.domain.common import Actor, Role, check_currency, fail
@@ -969,6 +975,14 @@ class Workshop(Application[UUID]):
     # ------------------------------------------------------------------------------------------
     # History (auditors and the CLI)
     # ------------------------------------------------------------------------------------------
+
+    def decode_rows(self, rows: Iterable[LogRow]) -> list[DomainEventProtocol[UUID]]:
+        """Decodes rows read in bulk by an ``EventLogReader``, in log order."""
+        mapper = self.mapper
+        if isinstance(mapper, TypedEventMapper):
+            decode = mapper.decode
+            return [decode(oid, version, topic, state) for _, oid, version, topic, state in rows]
+        return [mapper.to_domain_event(StoredEvent(o, v, t, s)) for _, o, v, t, s in rows]
 
     def get_history(self, aggregate_id: UUID) -> list[views.HistoryEntry]:
         stored = self.recorder.select_events(aggregate_id)

@@ -4,8 +4,9 @@
   eventsourcing library saving a same-sized aggregate vs the raw driver doing the library's
   insert recipe (Postgres: lock table + NOTIFY + INSERT per transaction; SQLite: INSERT per
   transaction). Rounds are interleaved so drift hits every variant alike; medians are reported.
-* ``replay``: decoded events/s reading the whole log in batches vs a raw keyset SELECT of the
-  same rows.
+* ``replay``: decoded events/s reading the whole log in batches (the product's bulk reader and
+  decoder, as followers use them) vs a raw keyset SELECT of the same rows in the driver's
+  default (text) mode, without decoding.
 
 Benchmarks write to throwaway storage (a temporary schema on Postgres, temporary files beside
 the SQLite store), never to the product's data. The last line printed is one JSON object.
@@ -35,6 +36,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.repair_order import (
@@ -46,6 +48,7 @@ from regenzet.domain.repair_order import (
 )
 from regenzet.entrypoints.container import (
     ManualClock,
+    event_log_reader,
     event_store_env,
     prepare_store,
     workshop_for,
@@ -307,15 +310,17 @@ def replay(target: int, batch: int, rounds: int) -> None:
             total = _prefill(workshop, target)
             table_name = "stored_events" if not settings.uses_postgres else "regenzet_events"
             conn = raw_connect()
+            reader = event_log_reader(env, workshop)
             decoded_rates, raw_rates = [], []
             try:
                 for _ in range(rounds):
-                    decoded_rates.append(_read_decoded(workshop, batch, total))
+                    decoded_rates.append(_read_decoded(workshop, reader, batch, total))
                     raw_rates.append(
                         _read_raw(conn, table_name, batch, total, postgres=settings.uses_postgres)
                     )
             finally:
                 conn.close()
+                reader.close()
         finally:
             workshop.close()
     decoded, raw = statistics.median(decoded_rates), statistics.median(raw_rates)
@@ -418,18 +423,17 @@ def _lifecycle(clock: ManualClock) -> RepairOrder:
     return o
 
 
-def _read_decoded(workshop: Workshop, batch: int, total: int) -> float:
-    recorder, to_event = workshop.recorder, workshop.mapper.to_domain_event
+def _read_decoded(workshop: Workshop, reader: EventLogReader, batch: int, total: int) -> float:
+    """The product's bulk path: the log reader plus the workshop's decoder."""
     started = time.perf_counter()
     count, last = 0, 0
     while True:
-        notifications = recorder.select_notifications(last, batch, inclusive_of_start=False)
-        if not notifications:
+        rows = reader.read(last, batch)
+        if not rows:
             break
-        for n in notifications:
-            to_event(n)
-        count += len(notifications)
-        last = notifications[-1].id
+        workshop.decode_rows(rows)
+        count += len(rows)
+        last = rows[-1][0]
     elapsed = time.perf_counter() - started
     if count != total:
         raise click.ClickException(f"read {count} events, expected {total}")

@@ -8,6 +8,7 @@ Nothing is constructed at import time.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import psycopg
 import psycopg_pool
@@ -15,6 +16,11 @@ from dependency_injector import containers, providers
 from eventsourcing import persistence as es_persistence
 
 from regenzet.adapters.clock import ManualClock, SystemClock
+from regenzet.adapters.event_log import (
+    PostgresEventLogReader,
+    RecorderEventLogReader,
+    SqliteEventLogReader,
+)
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
     ensure_postgres,
@@ -22,6 +28,7 @@ from regenzet.adapters.persistence import (
     sqlite_env,
 )
 from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.settings import Settings
 
@@ -29,6 +36,7 @@ __all__ = [
     "INFRASTRUCTURE_ERRORS",
     "Container",
     "ManualClock",
+    "event_log_reader",
     "event_store_env",
     "prepare_store",
     "workshop_for",
@@ -71,6 +79,24 @@ def prepare_store(settings: Settings) -> None:
 def workshop_for(env: dict[str, str], clock: ManualClock | SystemClock) -> Workshop:
     """A workshop on an explicit store and clock (benchmarks, tooling)."""
     return Workshop(env=env, clock=clock, vin_decoder=VininfoVinDecoder())
+
+
+def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
+    """A bulk reader of the workshop's log, on its own connection, for the same store."""
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.sqlite":
+        return SqliteEventLogReader(Path(env["SQLITE_DBNAME"]))
+    if module == "eventsourcing.postgres":
+        conninfo = {
+            "host": env["POSTGRES_HOST"],
+            "port": env["POSTGRES_PORT"],
+            "user": env["POSTGRES_USER"],
+            "password": env["POSTGRES_PASSWORD"],
+            "dbname": env["POSTGRES_DBNAME"],
+            "connect_timeout": env.get("POSTGRES_CONNECT_TIMEOUT", "5"),
+        }
+        return PostgresEventLogReader(conninfo, schema=env.get("POSTGRES_SCHEMA") or "public")
+    return RecorderEventLogReader(workshop.recorder)
 
 
 class Core(containers.DeclarativeContainer):
