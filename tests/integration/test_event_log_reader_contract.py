@@ -50,11 +50,13 @@ class EventLogReaderContract:
             rows += batch
             last = batch[-1][0]
         ids = [r[0] for r in rows]
-        assert ids == sorted(ids) and len(ids) == len(set(ids)) == 50
+        assert ids == sorted(ids)
+        assert len(ids) == len(set(ids)) == 50
         assert reader.max_notification_id() == ids[-1]
-        first_id, originator, version, topic, state = rows[0]
+        _first_id, originator, version, topic, state = rows[0]
         assert (originator, version) == (filled[0], 1)
-        assert topic.endswith("Customer.Registered") and isinstance(state, bytes)
+        assert topic.endswith("Customer.Registered")
+        assert isinstance(state, bytes)
         events = workshop.decode_rows(rows)
         assert [e.originator_version for e in events[:2]] == [1, 2]
 
