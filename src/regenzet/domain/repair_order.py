@@ -1058,6 +1058,8 @@ class RepairOrder(Aggregate):
         reason = check_text("reason", reason, max_length=2000)
         if not isinstance(job_ids, list) or not job_ids:
             fail("job_ids", "name the jobs that must be redone")
+        if not all(isinstance(job_id, str) for job_id in job_ids):
+            fail("job_ids", "must be job ids")
         if len(set(job_ids)) != len(job_ids):
             fail("job_ids", "must not repeat a job")
         for job_id in job_ids:
@@ -1192,7 +1194,7 @@ class RepairOrder(Aggregate):
 
     def _close_if_done(self) -> None:
         # Closed is derived, never commanded: it means paid in full and the car has left.
-        if self.released:
+        if self.released and self.balance == 0:
             self.status = RepairOrderStatus.CLOSED
 
     # -- cancellation -------------------------------------------------------------------------
