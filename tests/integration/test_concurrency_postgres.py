@@ -143,3 +143,23 @@ def test_racing_use_cases_through_the_application_lose_nothing(
     assert [e.version for e in history] == list(range(1, len(history) + 1))
     assert len(history) == 1 + len(saved)  # registered + every successful odometer reading
     assert saved, "at least one writer must have won"
+
+
+def test_the_process_environment_cannot_switch_on_db_functions(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0004: the insert path must stay the locked one whatever the environment says."""
+    monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
+    monkeypatch.setenv("POSTGRES_LOCK_TIMEOUT", "999")
+    app = Workshop(
+        env=postgres_store_env(postgres_dsn, postgres_schema),
+        clock=ManualClock(START),
+        vin_decoder=VininfoVinDecoder(),
+    )
+    try:
+        datastore = app.factory.datastore  # type: ignore[attr-defined]
+        assert datastore.enable_db_functions is False
+        assert datastore.lock_timeout == 5
+        app.register_customer(name="Env Check", email="env@example.com", phone=None, actor=ADVISOR)
+    finally:
+        app.close()

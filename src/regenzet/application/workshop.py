@@ -8,7 +8,7 @@ atomic write. Queries return read DTOs (``regenzet.application.views``), never a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from eventsourcing.utils import Environment
 
 from regenzet.application import views
 from regenzet.application.errors import (
@@ -100,6 +101,16 @@ class Workshop(Application[UUID]):
         self.tax_rate = tax_rate
         self.currency = check_currency(currency)
         super().__init__(env)
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Only the given environment: unlike the library's default, the process environment
+        is not merged in, so a stray variable (say POSTGRES_ENABLE_DB_FUNCTIONS, ADR 0004)
+        cannot change how the store behaves. The composition root passes everything."""
+        settings = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        settings.update(env or {})
+        return Environment(name, settings)
 
     def construct_mapper(self) -> Mapper[UUID]:
         mapper: Mapper[UUID] = self.factory.mapper(
