@@ -1,4 +1,4 @@
-"""The ``regenzet`` command line: seed demo data, show history, run benchmarks.
+"""The ``regenzet`` command line: seed demo data, show history, mint local tokens, benchmarks.
 
 Every failure a user can cause (bad input, unreachable database, unknown id) ends in one line
 on stderr and a non-zero exit code, never a traceback.
@@ -9,15 +9,28 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 import click
 
 from regenzet.application.errors import ApplicationError
+from regenzet.application.identity import (
+    DEFAULT_TOKEN_TTL,
+    MAX_TOKEN_TTL,
+    TOKEN_ROLES,
+    InvalidPrincipalError,
+    Principal,
+)
 from regenzet.application.workshop import Workshop
-from regenzet.domain.common import DomainError
-from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS, Container, prepare_store
+from regenzet.domain.common import DomainError, Role
+from regenzet.entrypoints.container import (
+    INFRASTRUCTURE_ERRORS,
+    Container,
+    prepare_store,
+    token_issuer,
+)
 from regenzet.entrypoints.settings import Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +117,79 @@ def _print_history(workshop: Workshop, aggregate_id: UUID, *, as_json: bool) -> 
             data = json.dumps(e.data, sort_keys=True, ensure_ascii=False)
             click.echo(f"v{e.version:<3} {e.timestamp:%Y-%m-%d %H:%M:%S}Z {kind:<36} {actor}")
             click.echo(f"     {data}")
+
+
+@cli.group(help="Bearer tokens for the API (local key pair).")
+def auth() -> None:
+    pass
+
+
+def _uuid_option(value: str | None, option: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise CliError(f"{option} {value!r} is not a UUID") from None
+
+
+@auth.command(
+    "token",
+    help="Print a bearer token signed with the local key (generated in the data dir on first use).",
+)
+@click.option(
+    "--role",
+    "role_name",
+    required=True,
+    metavar="ROLE",
+    help="customer, advisor, technician, manager or auditor.",
+)
+@click.option("--subject", required=True, metavar="ID", help="The token's subject (sub).")
+@click.option("--customer-id", metavar="UUID", help="Required for role customer.")
+@click.option("--staff-id", metavar="UUID", help="Required for technician, advisor, manager.")
+@click.option(
+    "--ttl",
+    metavar="SECONDS",
+    type=str,  # parsed below so a bad value is one line, not a usage screen
+    default=str(int(DEFAULT_TOKEN_TTL.total_seconds())),
+    show_default=True,
+    help=f"Lifetime, at most {int(MAX_TOKEN_TTL.total_seconds())} (30 days).",
+)
+def auth_token(
+    role_name: str, subject: str, customer_id: str | None, staff_id: str | None, ttl: str
+) -> None:
+    allowed = sorted(r.value for r in TOKEN_ROLES)
+    try:
+        role = Role(role_name)
+    except ValueError:
+        raise CliError(f"unknown role {role_name!r} (one of: {', '.join(allowed)})") from None
+    if role not in TOKEN_ROLES:
+        raise CliError(
+            f"role {role_name!r} cannot be given to a token (one of: {', '.join(allowed)})"
+        )
+    try:
+        seconds = int(ttl)
+    except ValueError:
+        raise CliError(f"--ttl {ttl!r} is not a whole number of seconds") from None
+    if not 1 <= seconds <= MAX_TOKEN_TTL.total_seconds():
+        raise CliError(f"--ttl must be between 1 and {int(MAX_TOKEN_TTL.total_seconds())} seconds")
+    try:
+        principal = Principal(
+            subject=subject,
+            role=role,
+            customer_id=_uuid_option(customer_id, "--customer-id"),
+            staff_id=_uuid_option(staff_id, "--staff-id"),
+        )
+    except InvalidPrincipalError as exc:
+        raise CliError(str(exc)) from None
+    settings = Settings.from_env()
+    try:
+        issuer = token_issuer(settings)
+    except SettingsError:
+        raise
+    except (OSError, ValueError) as exc:  # unreadable, foreign or world-readable key file
+        raise CliError(f"cannot use the local signing key: {exc}") from None
+    click.echo(issuer.issue(principal, ttl=timedelta(seconds=seconds)))
 
 
 def _register_optional_commands() -> None:

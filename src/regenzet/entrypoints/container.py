@@ -21,6 +21,7 @@ from regenzet.adapters.event_log import (
     RecorderEventLogReader,
     SqliteEventLogReader,
 )
+from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
     ensure_postgres,
@@ -28,9 +29,10 @@ from regenzet.adapters.persistence import (
     sqlite_env,
 )
 from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.settings import Settings
+from regenzet.entrypoints.settings import Settings, SettingsError
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",
@@ -39,6 +41,8 @@ __all__ = [
     "event_log_reader",
     "event_store_env",
     "prepare_store",
+    "token_issuer",
+    "token_verifier",
     "workshop_for",
 ]
 
@@ -97,6 +101,33 @@ def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
         }
         return PostgresEventLogReader(conninfo, schema=env.get("POSTGRES_SCHEMA") or "public")
     return RecorderEventLogReader(workshop.recorder)
+
+
+def _local_key_pair(settings: Settings) -> LocalKeyPair:
+    """The local signing key, generated under data_dir/keys on first use."""
+    return LocalKeyPair.load_or_create(settings.data_dir / "keys")
+
+
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """Cognito's JWKS when ``REGENZET_JWKS_URL`` is set, otherwise the local key pair."""
+    if settings.jwks_url is not None:
+        return JwtTokenVerifier.jwks(
+            settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    return JwtTokenVerifier.local(
+        _local_key_pair(settings), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+
+
+def token_issuer(settings: Settings) -> TokenIssuer:
+    """Mints tokens with the local key pair; refused when tokens come from a JWKS (Cognito)."""
+    if settings.jwks_url is not None:
+        raise SettingsError(
+            "REGENZET_JWKS_URL is set: tokens are issued by the identity provider, not locally"
+        )
+    return LocalTokenIssuer(
+        _local_key_pair(settings), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
 
 
 class Core(containers.DeclarativeContainer):

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -43,6 +44,12 @@ class Settings:
     pg_idle_in_transaction_timeout: int = 10
     tax_rate: Decimal = Decimal("0.21")
     currency: str = "EUR"
+    # Bearer tokens: issuer and audience are checked exactly. Without a JWKS URL tokens are
+    # signed by a key pair generated under data_dir/keys; with one (Cognito) that endpoint's
+    # keys are trusted and issuer/audience must be set to the user pool and app client.
+    jwt_issuer: str = "regenzet-local"
+    jwt_audience: str = "regenzet-api"
+    jwks_url: str | None = None
 
     @property
     def sqlite_path(self) -> Path:
@@ -70,6 +77,19 @@ class Settings:
             ) from None
         if not tax_rate.is_finite() or not Decimal(0) <= tax_rate <= Decimal(1):
             raise SettingsError("REGENZET_TAX_RATE must be between 0 and 1")
+        jwks_url = env.get("REGENZET_JWKS_URL", "").strip() or None
+        jwt_issuer = env.get("REGENZET_JWT_ISSUER", "").strip()
+        jwt_audience = env.get("REGENZET_JWT_AUDIENCE", "").strip()
+        if jwks_url is not None:
+            parts = urlsplit(jwks_url)
+            loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"}
+            if not parts.hostname or not (parts.scheme == "https" or loopback):
+                raise SettingsError("REGENZET_JWKS_URL must be an https:// URL")
+            if not jwt_issuer or not jwt_audience:
+                raise SettingsError(
+                    "REGENZET_JWT_ISSUER and REGENZET_JWT_AUDIENCE must be set with "
+                    "REGENZET_JWKS_URL (the user pool's issuer URL and the app client id)"
+                )
         return cls(
             data_dir=Path(env.get("REGENZET_DATA_DIR", "").strip() or "var"),
             database_url=url,
@@ -82,4 +102,7 @@ class Settings:
             ),
             tax_rate=tax_rate,
             currency=env.get("REGENZET_CURRENCY", "EUR").strip() or "EUR",
+            jwt_issuer=jwt_issuer or "regenzet-local",
+            jwt_audience=jwt_audience or "regenzet-api",
+            jwks_url=jwks_url,
         )
