@@ -8,6 +8,7 @@ not break stored events.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from datetime import date
 from enum import Enum
@@ -114,30 +115,43 @@ class TypedEventMapper(Mapper[UUID]):
     ) -> None:
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
         self._encoder = msgspec.json.Encoder(decimal_format="string")
-        self._decoders: dict[type, msgspec.json.Decoder[Any] | None] = {}
-        self._by_topic: dict[str, tuple[type, msgspec.json.Decoder[Any] | None, int]] = {}
+        self._decoders: dict[type, _EventSchema | None] = {}
+        self._by_topic: dict[str, tuple[type, _EventSchema | None]] = {}
 
-    def _decoder(self, cls: type) -> msgspec.json.Decoder[Any] | None:
+    def _decoder(self, cls: type) -> _EventSchema | None:
         try:
             return self._decoders[cls]
         except KeyError:
             pass
-        decoder: msgspec.json.Decoder[Any] | None = None
-        if cls.__module__.startswith("regenzet.domain.") and issubclass(cls, CanMutateAggregate):
+        schema: _EventSchema | None = None
+        # Aggregate events are typed; snapshots (untyped state) keep the tagged transcoder.
+        if issubclass(cls, CanMutateAggregate) and not cls.__module__.startswith("eventsourcing."):
             hints = typing.get_type_hints(cls)
             fields = {
                 name: tp
                 for name, tp in hints.items()
                 if name not in _HEADER_FROM_RECORD and typing.get_origin(tp) is not ClassVar
             }
+            required = frozenset(
+                f.name
+                for f in dataclasses.fields(typing.cast(Any, cls))
+                if f.name in fields
+                and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING
+            )
             fields["class_version"] = int
-            # total=False: an older class_version may lack fields its upcaster then adds.
+            # total=False so that missing fields are reported by name (below), not by msgspec.
             state_type: Any = TypedDict(  # type: ignore[misc]
                 f"{cls.__qualname__}State", fields, total=False
             )
-            decoder = msgspec.json.Decoder(state_type)
-        self._decoders[cls] = decoder
-        return decoder
+            schema = _EventSchema(
+                state_type,
+                msgspec.json.Decoder(state_type),
+                required,
+                getattr(cls, "class_version", 1),
+            )
+        self._decoders[cls] = schema
+        return schema
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         cls = type(domain_event)
@@ -173,15 +187,19 @@ class TypedEventMapper(Mapper[UUID]):
     def decode(
         self, originator_id: UUID, originator_version: int, topic: str, stored_state: bytes
     ) -> DomainEventProtocol[UUID]:
-        """Decodes one stored event from its parts (the bulk readers' fast path)."""
+        """Decodes one stored event from its parts (the bulk readers' fast path).
+
+        Current-version events decode straight into typed values. Older versions decode to
+        plain JSON first, so upcasters see the stored shape (renamed keys, old value types)
+        and are converted to today's types afterwards.
+        """
         try:
-            cls, decoder, class_version = self._by_topic[topic]
+            cls, schema = self._by_topic[topic]
         except KeyError:
             cls = resolve_topic(topic)
-            decoder = self._decoder(cls)
-            class_version = getattr(cls, "class_version", 1)
-            self._by_topic[topic] = (cls, decoder, class_version)
-        if decoder is None:
+            schema = self._decoder(cls)
+            self._by_topic[topic] = (cls, schema)
+        if schema is None:
             return super().to_domain_event(
                 StoredEvent(originator_id, originator_version, topic, stored_state)
             )
@@ -190,23 +208,50 @@ class TypedEventMapper(Mapper[UUID]):
                 stored_state = self.cipher.decrypt(stored_state)
             if self.compressor:
                 stored_state = self.compressor.decompress(stored_state)
-            state: dict[str, Any] = decoder.decode(stored_state)
+            state = self._decode_state(cls, schema, stored_state)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             msg = (
                 f"Failed to decode stored event {originator_id} v{originator_version} "
                 f"({topic}): {exc}"
             )
             raise MapperDeserialisationError(msg) from exc
-        if class_version > 1:
-            from_version = state.pop("class_version", 1)
-            while from_version < class_version:
-                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
-                from_version += 1
+        if not schema.required <= state.keys():
+            missing = ", ".join(sorted(schema.required - state.keys()))
+            msg = (
+                f"Stored event {originator_id} v{originator_version} ({topic}) lacks "
+                f"required fields: {missing}"
+            )
+            raise MapperDeserialisationError(msg)
         state["originator_id"] = originator_id
         state["originator_version"] = originator_version
         domain_event: DomainEventProtocol[UUID] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
+
+    @staticmethod
+    def _decode_state(
+        event_class: type, schema: _EventSchema, stored_state: bytes
+    ) -> dict[str, Any]:
+        if schema.class_version > 1:
+            # Versioned class: read the stored version first (cheap: plain JSON).
+            raw: dict[str, Any] = msgspec.json.decode(stored_state)
+            from_version = raw.pop("class_version", 1)
+            if from_version < schema.class_version:
+                while from_version < schema.class_version:
+                    getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(raw)
+                    from_version += 1
+                converted: dict[str, Any] = msgspec.convert(raw, schema.state_type, strict=False)
+                return converted
+        state: dict[str, Any] = schema.decoder.decode(stored_state)
+        state.pop("class_version", None)
+        return state
+
+
+class _EventSchema(typing.NamedTuple):
+    state_type: Any
+    decoder: msgspec.json.Decoder[Any]
+    required: frozenset[str]
+    class_version: int
 
 
 _HEADER_FROM_RECORD = {"originator_id", "originator_version"}

@@ -73,7 +73,8 @@ class Customer(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["preferences"] = NotificationPreferences()
+            # Upcasters work on the stored JSON shape (ADR 0007): the defaults, as stored.
+            state["preferences"] = attrs.asdict(NotificationPreferences())
 
     @classmethod
     def register(
