@@ -132,3 +132,33 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "REGENZET_PG_POOL_SIZE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "message"),
+    [
+        ("bad port", ["demo"], "invalid port"),
+        ("query options", ["demo"], "must not carry query options"),
+        ("data dir is a file", ["demo"], "not a usable directory"),
+        ("corrupt database", ["history", str(uuid.UUID(int=1))], "database unavailable"),
+        ("zero count", ["bench", "append", "--count", "0"], "--count"),
+    ],
+)
+def test_misconfiguration_gives_one_line_and_no_traceback(
+    tmp_path: Path, case: str, args: list[str], message: str
+) -> None:
+    env = {"REGENZET_DATA_DIR": str(tmp_path)}
+    if case == "bad port":
+        env["REGENZET_DATABASE_URL"] = "postgresql://u:p@127.0.0.1:abc/db"
+    elif case == "query options":
+        env["REGENZET_DATABASE_URL"] = "postgresql://u@127.0.0.1/db?sslmode=require"
+    elif case == "data dir is a file":
+        (tmp_path / "file").write_text("x")
+        env["REGENZET_DATA_DIR"] = str(tmp_path / "file")
+    elif case == "corrupt database":
+        (tmp_path / "regenzet.db").write_bytes(b"this is not sqlite" * 100)
+    result = run(args, env, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "p@" not in result.stderr  # never the password

@@ -48,7 +48,9 @@ class SqliteEventLogReader:
     """The library's SQLite table is ``stored_events``; its rowid is the notification id."""
 
     def __init__(self, path: Path, *, table: str = "stored_events") -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
         self._read = (
             f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "  # noqa: S608 - fixed table name
             "WHERE rowid > ? ORDER BY rowid LIMIT ?"

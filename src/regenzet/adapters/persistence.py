@@ -21,12 +21,21 @@ class DatabaseUnavailableError(RuntimeError):
 
 def _parts(url: str) -> dict[str, Any]:
     split = urlsplit(url)
+    if split.query:
+        raise DatabaseUnavailableError(
+            "REGENZET_DATABASE_URL must not carry query options; set libpq variables such as "
+            "PGSSLMODE instead"
+        )
+    try:
+        port = split.port or 5432
+    except ValueError:
+        raise DatabaseUnavailableError("REGENZET_DATABASE_URL has an invalid port") from None
     dbname = unquote(split.path.lstrip("/"))
     if not dbname:
         raise DatabaseUnavailableError("REGENZET_DATABASE_URL must name a database (…/dbname)")
     return {
         "host": split.hostname or "127.0.0.1",
-        "port": str(split.port or 5432),
+        "port": str(port),
         "user": unquote(split.username or "postgres"),
         "password": unquote(split.password or ""),
         "dbname": dbname,
@@ -35,7 +44,7 @@ def _parts(url: str) -> dict[str, Any]:
 
 def redact(url: str) -> str:
     split = urlsplit(url)
-    host = f"{split.hostname}:{split.port or 5432}"
+    host = f"{split.hostname}:{_parts(url)['port']}"
     return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
 
 

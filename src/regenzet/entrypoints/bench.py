@@ -145,8 +145,14 @@ def bench() -> None:
 
 
 @bench.command(help="Commands/s: use-case layer vs bare library vs raw driver.")
-@click.option("--count", default=1000, show_default=True, help="Commands per variant per round.")
-@click.option("--rounds", default=3, show_default=True)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Commands per variant per round.",
+)
+@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
 def append(count: int, rounds: int) -> None:
     settings = Settings.from_env()
     prepare_store(settings)
@@ -294,12 +300,13 @@ class _RawAppender:
 @click.option(
     "--events",
     "target",
+    type=click.IntRange(min=1),
     default=100_000,
     show_default=True,
     help="Approximate number of events to pre-fill.",
 )
-@click.option("--batch", default=1000, show_default=True)
-@click.option("--rounds", default=3, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1, max=100_000), default=1000, show_default=True)
+@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
 def replay(target: int, batch: int, rounds: int) -> None:
     settings = Settings.from_env()
     prepare_store(settings)

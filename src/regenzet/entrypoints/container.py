@@ -52,8 +52,8 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailableError,
     psycopg.OperationalError,
     psycopg_pool.PoolTimeout,
-    sqlite3.OperationalError,
-    es_persistence.OperationalError,
+    sqlite3.DatabaseError,  # also "file is not a database"
+    es_persistence.DatabaseError,
     es_persistence.InterfaceError,
 )
 
@@ -77,7 +77,11 @@ def prepare_store(settings: Settings) -> None:
     if settings.database_url is not None:
         ensure_postgres(settings.database_url, connect_timeout=settings.pg_connect_timeout)
     else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"REGENZET_DATA_DIR {settings.data_dir} is not a usable directory: {exc.strerror}"
+            raise SettingsError(msg) from None
 
 
 def workshop_for(env: dict[str, str], clock: ManualClock | SystemClock) -> Workshop:

@@ -34,7 +34,7 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
 @attrs.frozen
 class Settings:
     data_dir: Path
-    database_url: str | None
+    database_url: str | None = attrs.field(repr=False)  # may hold a password
     # Postgres pool: explicit sizes and timeouts (a starved pool otherwise blocks for
     # 10 x connect timeout). POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
     pg_pool_size: int = 5
