@@ -1011,6 +1011,3 @@ class Workshop(Application[UUID]):
         if not stored:
             raise NotFoundError("aggregate", aggregate_id)
         return [views.history_entry(self.mapper.to_domain_event(s)) for s in stored]
-
-    def aggregate_kind(self, aggregate_id: UUID) -> str:
-        return KIND_NAMES.get(type(self.repository.get(aggregate_id)), "aggregate")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
 from uuid import UUID
 
 import click
@@ -32,8 +30,6 @@ from regenzet.entrypoints.container import (
     token_issuer,
 )
 from regenzet.entrypoints.settings import Settings, SettingsError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliError(click.ClickException):
