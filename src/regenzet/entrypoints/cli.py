@@ -7,6 +7,7 @@ on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import timedelta
 from uuid import UUID
@@ -186,6 +187,92 @@ def auth_token(
     except (OSError, ValueError) as exc:  # unreadable, foreign or world-readable key file
         raise CliError(f"cannot use the local signing key: {exc}") from None
     click.echo(issuer.issue(principal, ttl=timedelta(seconds=seconds)))
+
+
+@auth.command("demo", help="Print a token for a demo person (after `regenzet demo`).")
+@click.argument("name")
+@click.option("--ttl", type=click.IntRange(1, int(MAX_TOKEN_TTL.total_seconds())), default=8 * 3600)
+def auth_demo(name: str, ttl: int) -> None:
+    from regenzet.entrypoints.demo import demo_logins
+
+    logins = demo_logins()
+    if name not in logins:
+        raise CliError(f"no demo person {name!r} (one of: {', '.join(logins)})")
+    login = logins[name]
+    principal = Principal(
+        subject=login.subject,
+        role=login.role,
+        customer_id=login.customer_id,
+        staff_id=login.staff_id,
+    )
+    click.echo(token_issuer(Settings.from_env()).issue(principal, ttl=timedelta(seconds=ttl)))
+
+
+@cli.command(help="Serve the HTTP API with uvicorn (OpenAPI docs at /schema).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--demo",
+    "seed",
+    is_flag=True,
+    help="Seed the demo garage first (safe to repeat) and print how to get tokens.",
+)
+def serve(host: str, port: int, seed: bool) -> None:
+    import uvicorn
+
+    from regenzet.entrypoints.container import http_app_from_settings
+    from regenzet.entrypoints.http.problems import JsonLogFormatter
+
+    settings = Settings.from_env()
+    if seed:
+        _seed_demo_quietly()
+    app = http_app_from_settings(settings)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    logging.getLogger("regenzet").addHandler(handler)
+    logging.getLogger("regenzet").setLevel(logging.INFO)
+    base = f"http://{host}:{port}"
+    click.echo(f"ReGenZet API on {base}  (store: {_store_name(settings)})")
+    click.echo(f"  API docs:  {base}/schema   (Swagger UI: {base}/schema/swagger)")
+    click.echo(f"  OpenAPI:   {base}/schema/openapi.json")
+    if seed:
+        from regenzet.entrypoints.demo import demo_logins
+
+        click.echo("  Tokens for the demo people (valid 8 h):")
+        for login in demo_logins().values():
+            click.echo(f"    regenzet auth demo {login.name:<9} # {login.role.value}")
+        click.echo(
+            f'  e.g.  curl -H "Authorization: Bearer $(regenzet auth demo eva)" {base}/api/v1/me'
+        )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+def _store_name(settings: Settings) -> str:
+    if settings.database_url is None:
+        return f"SQLite {settings.sqlite_path}"
+    from regenzet.entrypoints.container import redact_url
+
+    return f"Postgres {redact_url(settings.database_url)}"
+
+
+def _seed_demo_quietly() -> None:
+    from regenzet.entrypoints.demo import seed_demo, use_demo_clock
+
+    container = _container()
+    clock = use_demo_clock(container)
+    workshop = _workshop(container)
+    try:
+        report = seed_demo(workshop, clock)
+        click.echo(report.lines()[0])
+    finally:
+        workshop.close()
 
 
 def _register_optional_commands() -> None:

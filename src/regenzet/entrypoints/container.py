@@ -8,7 +8,9 @@ Nothing is constructed at import time.
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import psycopg_pool
@@ -21,18 +23,30 @@ from regenzet.adapters.event_log import (
     RecorderEventLogReader,
     SqliteEventLogReader,
 )
+from regenzet.adapters.idempotency import (
+    InMemoryIdempotencyStore,
+    PostgresIdempotencyStore,
+    SqliteIdempotencyStore,
+)
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
     ensure_postgres,
     postgres_env,
+    redact,
     sqlite_env,
 )
 from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from regenzet.entrypoints.http.routing import HttpServices
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",
@@ -40,6 +54,9 @@ __all__ = [
     "ManualClock",
     "event_log_reader",
     "event_store_env",
+    "http_app_from_settings",
+    "http_services",
+    "idempotency_store",
     "prepare_store",
     "token_issuer",
     "token_verifier",
@@ -56,6 +73,11 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     es_persistence.DatabaseError,
     es_persistence.InterfaceError,
 )
+
+
+def redact_url(url: str) -> str:
+    """A database URL with its password hidden (for banners and logs)."""
+    return redact(url)
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -132,6 +154,67 @@ def token_issuer(settings: Settings) -> TokenIssuer:
     return LocalTokenIssuer(
         _local_key_pair(settings), issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+
+
+def idempotency_store(env: dict[str, str], settings: Settings) -> IdempotencyStore:
+    """Idempotency keys live beside the events: same SQLite file or Postgres schema."""
+    retention = timedelta(hours=settings.idempotency_retention_hours)
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.sqlite":
+        return SqliteIdempotencyStore(Path(env["SQLITE_DBNAME"]), retention=retention)
+    if module == "eventsourcing.postgres":
+        conninfo = {
+            "host": env["POSTGRES_HOST"],
+            "port": env["POSTGRES_PORT"],
+            "user": env["POSTGRES_USER"],
+            "password": env["POSTGRES_PASSWORD"],
+            "dbname": env["POSTGRES_DBNAME"],
+        }
+        return PostgresIdempotencyStore(
+            conninfo,
+            schema=env.get("POSTGRES_SCHEMA") or "public",
+            pool_size=max(2, settings.pg_pool_size // 2),
+            max_overflow=settings.pg_max_overflow,
+            connect_timeout=settings.pg_connect_timeout,
+            retention=retention,
+        )
+    return InMemoryIdempotencyStore(retention=retention)
+
+
+def http_services(
+    settings: Settings,
+    workshop: Workshop,
+    env: dict[str, str],
+    verifier: TokenVerifier | None = None,
+) -> HttpServices:
+    """Everything the HTTP handlers need, for one workshop and store."""
+    from regenzet.application.access import ObjectAccess
+    from regenzet.entrypoints.http.routing import HttpServices
+    from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
+
+    return HttpServices(
+        workshop=workshop,
+        access=ObjectAccess(workshop),
+        idempotency=idempotency_store(env, settings),
+        clock=workshop.clock,
+        gatekeeper=Gatekeeper(
+            verifier=verifier or token_verifier(settings),
+            per_ip=RateLimiter(settings.rate_limit_per_ip),
+            per_subject=RateLimiter(settings.rate_limit_per_subject),
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+        ),
+    )
+
+
+def http_app_from_settings(settings: Settings) -> Litestar:
+    """The API for the configured store (what ``regenzet serve`` runs)."""
+    from regenzet.entrypoints.http.app import create_app
+
+    prepare_store(settings)
+    container = Container(settings=settings)
+    workshop: Workshop = container.services.workshop()
+    env = event_store_env(settings)
+    return create_app(http_services(settings, workshop, env), cors_origins=settings.cors_origins)
 
 
 class Core(containers.DeclarativeContainer):

@@ -608,6 +608,32 @@ class _Seeder:
         self.w.invoice_repair_order(rid, actor=self.eva)
 
 
+@attrs.frozen
+class DemoLogin:
+    """A demo person one can get a token for (``regenzet auth demo NAME``)."""
+
+    name: str
+    role: Role
+    subject: str
+    customer_id: UUID | None = None
+    staff_id: UUID | None = None
+
+
+def demo_logins() -> dict[str, DemoLogin]:
+    """Every demo customer and staff member, plus an auditor (who needs no staff record)."""
+    logins = {
+        key: DemoLogin(
+            key, Role.CUSTOMER, str(demo_id(f"customer:{key}")), demo_id(f"customer:{key}")
+        )
+        for key in CUSTOMERS
+    }
+    for key, _name, _email, role, _level, _expires in STAFF:
+        sid = demo_id(f"staff:{key}")
+        logins[key] = DemoLogin(key, role, str(sid), staff_id=sid)
+    logins["ines"] = DemoLogin("ines", Role.AUDITOR, "auditor:ines")
+    return logins
+
+
 def use_demo_clock(container: Container) -> ManualClock:
     """Puts the container on a manual clock starting a few days ago (before the workshop is
     built), so the seeded history spans realistic working days."""

@@ -5,6 +5,7 @@ Nothing is read at import time: ``Settings.from_env()`` is called by the composi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -31,6 +32,22 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _trusted_proxies(raw: str) -> tuple[str, ...]:
+    values = _list(raw)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"REGENZET_TRUSTED_PROXIES must list IP addresses or CIDR ranges, not {value!r}"
+            ) from None
+    return values
+
+
 @attrs.frozen
 class Settings:
     data_dir: Path
@@ -50,6 +67,14 @@ class Settings:
     jwt_issuer: str = "regenzet-local"
     jwt_audience: str = "regenzet-api"
     jwks_url: str | None = None
+    # HTTP API: requests per minute per client address and per authenticated subject (0 turns
+    # a limit off); proxies whose X-Forwarded-For is believed; how long idempotency keys live;
+    # browser origins allowed by CORS (the web app).
+    rate_limit_per_ip: int = 1200
+    rate_limit_per_subject: int = 600
+    trusted_proxies: tuple[str, ...] = ()
+    idempotency_retention_hours: int = 24
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def sqlite_path(self) -> Path:
@@ -105,4 +130,11 @@ class Settings:
             jwt_issuer=jwt_issuer or "regenzet-local",
             jwt_audience=jwt_audience or "regenzet-api",
             jwks_url=jwks_url,
+            rate_limit_per_ip=_int(env, "REGENZET_RATE_LIMIT_PER_IP", 1200),
+            rate_limit_per_subject=_int(env, "REGENZET_RATE_LIMIT_PER_SUBJECT", 600),
+            trusted_proxies=_trusted_proxies(env.get("REGENZET_TRUSTED_PROXIES", "")),
+            idempotency_retention_hours=_int(
+                env, "REGENZET_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=1
+            ),
+            cors_origins=_list(env.get("REGENZET_CORS_ORIGINS", "")),
         )

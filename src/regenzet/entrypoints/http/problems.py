@@ -1,0 +1,249 @@
+"""The one place that turns exceptions into RFC 9457 problem details, plus request ids and
+structured error logs.
+
+Every error response is ``application/problem+json`` with a stable ``type``, the status, a
+human ``detail`` and the request id; validation problems name the failing field, rule
+violations the rule, state-machine refusals the current state. Nothing else leaves the process:
+no stack trace, SQL, connection string or token. What happened in full goes to the log, as one
+JSON line carrying the same request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Message, Scope
+
+from regenzet.application.errors import (
+    ConcurrencyConflictError,
+    DuplicateError,
+    NotFoundError,
+    VersionMismatchError,
+)
+from regenzet.application.identity import AUTHENTICATION_FAILED, AuthenticationError
+from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
+from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
+from regenzet.entrypoints.http.schemas import FieldProblem, Problem
+
+logger = logging.getLogger("regenzet.http")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://regenzet.dev/problems/"
+REQUEST_ID_HEADER = "x-request-id"
+# Seconds a client should wait before retrying after the database was unavailable.
+UNAVAILABLE_RETRY_AFTER = 5
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+class ApiError(Exception):
+    """An error the HTTP layer itself raises (a malformed header, a reused key...)."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+
+
+def request_id(scope: Scope) -> str:
+    """The request's id: the caller's ``X-Request-ID`` when it is sane, else a new UUID.
+
+    Computed once and kept in the scope's state so the response header, the problem body and
+    the log line agree.
+    """
+    state = scope.setdefault("state", {})
+    rid = state.get("request_id")
+    if rid is None:
+        raw = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                raw = value.decode("latin-1")
+                break
+        rid = raw if _REQUEST_ID.match(raw) else uuid.uuid4().hex
+        state["request_id"] = rid
+    return str(rid)
+
+
+async def add_request_id(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: every HTTP response carries ``X-Request-ID``."""
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id(scope)
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    428: "Precondition required",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def _field_problems(exc: ValidationException) -> list[FieldProblem]:
+    problems = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = item.get("key")
+        unknown = _UNKNOWN_FIELD.search(message)
+        at_path = _AT_PATH.search(message)
+        if unknown:
+            key = unknown.group(1)
+        elif at_path and at_path.group(1):
+            key = at_path.group(1)
+        problems.append(
+            FieldProblem(
+                field=str(key) if key else None, source=item.get("source"), message=message
+            )
+        )
+    return problems
+
+
+def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
+    """Maps an exception to its problem body and extra headers (the single mapping table)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        return (
+            Problem(
+                type=PROBLEM_BASE + exc.kind,
+                title=TITLES.get(exc.status, "Error"),
+                status=exc.status,
+                detail=exc.detail,
+                field=exc.field,
+            ),
+            exc.headers,
+        )
+    if isinstance(exc, AuthenticationError):
+        return _simple(401, "unauthorized", AUTHENTICATION_FAILED), {
+            "WWW-Authenticate": 'Bearer error="invalid_token"'
+        }
+    if isinstance(exc, NotFoundError):
+        return _simple(404, "not-found", str(exc)), headers
+    if isinstance(exc, DomainValidationError):
+        problem = _simple(422, "validation", exc.message)
+        problem.field = exc.field
+        return problem, headers
+    if isinstance(exc, InvalidStateError):
+        problem = _simple(409, "invalid-state", str(exc))
+        problem.rule = exc.rule
+        problem.current_state = exc.current_state
+        return problem, headers
+    if isinstance(exc, RuleViolationError):
+        problem = _simple(409, "rule-violation", exc.message)
+        problem.rule = exc.rule
+        return problem, headers
+    if isinstance(exc, VersionMismatchError):
+        return _simple(412, "version-mismatch", str(exc)), {"ETag": etag(exc.actual)}
+    if isinstance(exc, ConcurrencyConflictError):
+        return _simple(409, "concurrent-change", str(exc)), headers
+    if isinstance(exc, DuplicateError):
+        problem = _simple(409, "duplicate", str(exc))
+        problem.rule = "unique"
+        return problem, headers
+    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+        retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+        return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
+    if isinstance(exc, ValidationException):
+        problem = _simple(400, "invalid-request", "the request does not match the API schema")
+        problem.errors = _field_problems(exc)
+        if problem.errors and problem.errors[0].field:
+            problem.field = problem.errors[0].field
+        return problem, headers
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail if status < 500 else TITLES.get(status, "Error")
+        kind = {401: "unauthorized", 403: "forbidden", 404: "not-found", 429: "rate-limited"}
+        return _simple(status, kind.get(status, "http-error"), detail), dict(exc.headers or {})
+    return _simple(500, "internal", "an unexpected error occurred"), headers
+
+
+def _simple(status: int, kind: str, detail: str) -> Problem:
+    return Problem(
+        type=PROBLEM_BASE + kind, title=TITLES.get(status, "Error"), status=status, detail=detail
+    )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar exception handler for every exception type."""
+    problem, headers = to_problem(exc)
+    rid = request_id(request.scope)
+    problem.request_id = rid
+    problem.instance = f"urn:request:{rid}"
+    _log(request, exc, problem)
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _log(request: Request[Any, Any, Any], exc: Exception, problem: Problem) -> None:
+    record: dict[str, Any] = {
+        "event": "request_failed",
+        "request_id": problem.request_id,
+        "method": request.method,
+        "path": request.url.path,
+        "status": problem.status,
+        "problem": problem.type.removeprefix(PROBLEM_BASE),
+        "error": type(exc).__name__,
+    }
+    if problem.status >= 500:
+        # The full story (including the exception text) goes to the log only.
+        logger.error(json.dumps(record), exc_info=exc, extra={"json": record})
+    else:
+        logger.info(json.dumps(record), extra={"json": record})
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line (CloudWatch and any log shipper parse it without rules)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = getattr(record, "json", None) or {"message": record.getMessage()}
+        out = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            **data,
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)

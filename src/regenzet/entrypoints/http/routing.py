@@ -1,0 +1,128 @@
+"""Shared pieces of the controllers: the services a handler can reach, route decorators with
+the API's conventions, and read responses with their ``ETag``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+from litestar import Request, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import SkipValidation
+
+from regenzet.application.access import ObjectAccess
+from regenzet.application.idempotency import IdempotencyStore
+from regenzet.application.identity import Principal
+from regenzet.application.ports import Clock
+from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.http.problems import etag
+from regenzet.entrypoints.http.schemas import Problem
+from regenzet.entrypoints.http.security import Gatekeeper, principal_of
+from regenzet.entrypoints.http.writes import IdempotencyKeyHeader, IfMatchHeader, Writes
+
+API_PREFIX = "/api/v1"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@attrs.frozen
+class HttpServices:
+    """Everything the handlers use, built by the composition root."""
+
+    workshop: Workshop
+    access: ObjectAccess
+    idempotency: IdempotencyStore
+    clock: Clock
+    gatekeeper: Gatekeeper
+
+
+_DESCRIPTIONS = {
+    400: "The request does not match the schema (the failing field is named).",
+    401: "Missing, invalid or expired bearer token.",
+    403: "The caller's role may not perform this operation.",
+    404: "No such record, or not one the caller may see.",
+    409: "A business rule, the current state or a concurrent change refused the write.",
+    412: "If-Match names a version the record has moved past.",
+    422: "A value is out of its allowed range, or an Idempotency-Key was reused.",
+    429: "Rate limit exceeded; see Retry-After.",
+    503: "The database is unavailable; see Retry-After.",
+}
+
+
+def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            generate_examples=False,
+            description=_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+        )
+        for status in statuses
+    }
+
+
+READ_PROBLEMS = _problems(400, 401, 403, 404, 429, 503)
+WRITE_PROBLEMS = _problems(400, 401, 403, 404, 409, 412, 422, 429, 503)
+ETAG_HEADER = [
+    ResponseHeader(
+        name="ETag", description="The record's version, for If-Match.", documentation_only=True
+    )
+]
+
+
+def command(
+    path: str, operation_id: str, summary: str, *, create: bool = False, method: str = "POST"
+) -> Callable[[F], Any]:
+    """A write route: synchronous (the event store blocks), documented problems and headers."""
+    decorator = {"POST": post, "PUT": put, "DELETE": delete}[method]
+    return decorator(  # type: ignore[no-any-return]
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        sync_to_thread=True,
+        status_code=201 if create else 200,
+        responses=WRITE_PROBLEMS,
+        response_headers=ETAG_HEADER,
+    )
+
+
+def query(path: str, operation_id: str, summary: str) -> Callable[[F], Any]:
+    """A read route returning one record with its ``ETag``."""
+    return get(  # type: ignore[no-any-return]
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        sync_to_thread=True,
+        responses=READ_PROBLEMS,
+        response_headers=ETAG_HEADER,
+    )
+
+
+V = TypeVar("V")
+
+
+def viewed(view: V, version: int) -> Response[V]:
+    return Response(content=view, headers={"ETag": etag(version)})
+
+
+def provide_writes(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[SkipValidation[HttpServices]],
+    idempotency_key: IdempotencyKeyHeader = None,
+    if_match: IfMatchHeader = None,
+) -> Writes:
+    return Writes(request, services.idempotency, services.clock, idempotency_key, if_match)
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    return principal_of(request.scope)
+
+
+# Handler parameters injected by name. Litestar would otherwise try to validate (and so
+# convert) these service objects as if they were request data.
+Services = NamedDependency[SkipValidation[HttpServices]]
+WritesDep = NamedDependency[SkipValidation[Writes]]
+Caller = NamedDependency[SkipValidation[Principal]]

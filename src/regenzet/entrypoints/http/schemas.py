@@ -1,0 +1,298 @@
+"""Request and response bodies at the HTTP edge (msgspec structs).
+
+Every request struct forbids unknown fields, so a client cannot smuggle in what its role may
+not set (an owner, a price on approval, a status, a total, a version): such a body is a 400
+naming the field. Bounds that the schema can express are declared here so the OpenAPI document
+tells clients (and schemathesis) the same limits the domain enforces; the domain still checks
+everything itself and answers 422 with the field when a value is out of its range.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from regenzet.domain.common import Role
+from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
+from regenzet.domain.repair_order import ApprovalChannel, PaymentMethod
+from regenzet.domain.vehicle import BatteryHealthMethod, Ecu
+
+Text = Annotated[str, Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, Meta(min_length=1, max_length=2000)]
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+Phone = Annotated[str, Meta(min_length=3, max_length=40)]
+Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Km = Annotated[int, Meta(ge=0, le=2_000_000)]
+Percent = Annotated[Decimal, Meta(description="decimal string, 0-100")]
+Amount = Annotated[Decimal, Meta(description="decimal string in the order's currency")]
+AwareDateTime = Annotated[datetime, Meta(tz=True)]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are refused."""
+
+
+# -- customers ------------------------------------------------------------------------------
+
+
+class PreferencesIn(Body, kw_only=True):
+    email: bool = True
+    sms: bool = False
+    quiet_hours_start: Annotated[str, Meta(pattern=r"^\d{2}:\d{2}$")] | None = None
+    quiet_hours_end: Annotated[str, Meta(pattern=r"^\d{2}:\d{2}$")] | None = None
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)] = "Europe/Amsterdam"
+
+
+class RegisterCustomer(Body, kw_only=True):
+    name: Text
+    email: Email
+    phone: Phone | None = None
+    preferences: PreferencesIn | None = None
+
+
+class ChangeContact(Body, kw_only=True):
+    email: Email
+    phone: Phone | None = None
+
+
+# -- staff -----------------------------------------------------------------------------------
+
+
+class HireStaffMember(Body, kw_only=True):
+    name: Text
+    email: Email
+    role: Annotated[Role, Meta(description="technician, advisor, manager or auditor")]
+
+
+class RecordHvQualification(Body, kw_only=True):
+    level: Annotated[int, Meta(ge=0, le=3)]
+    certificate_id: Text
+    expires_on: date
+
+
+class Deactivate(Body, kw_only=True):
+    reason: Text
+
+
+# -- vehicles --------------------------------------------------------------------------------
+
+
+class RegisterVehicle(Body, kw_only=True):
+    vin: Annotated[str, Meta(min_length=17, max_length=17)]
+    plate: Annotated[str, Meta(min_length=1, max_length=20)]
+    make: Text | None = None
+    model: Text
+    year: Annotated[int, Meta(ge=1990, le=2100)]
+    battery_kwh: Annotated[Decimal, Meta(description="usable capacity in kWh")]
+    nominal_voltage_v: Annotated[Decimal, Meta(description="traction pack nominal voltage")]
+    owner_id: UUID
+
+
+class TransferOwnership(Body, kw_only=True):
+    new_owner_id: UUID
+
+
+class RecordOdometer(Body, kw_only=True):
+    km: Km
+
+
+class CorrectOdometer(Body, kw_only=True):
+    km: Km
+    reason: Text
+
+
+class RecordBatteryHealth(Body, kw_only=True):
+    soh_pct: Percent
+    soc_pct: Percent | None = None
+    method: BatteryHealthMethod = BatteryHealthMethod.BMS_READ
+
+
+class RecordSoftwareVersion(Body, kw_only=True):
+    ecu: Ecu
+    version_before: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    version_after: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class RegisterBatteryWarranty(Body, kw_only=True):
+    start_date: date
+    years: Annotated[int, Meta(ge=1, le=20)]
+    km: Km
+    soh_threshold_pct: Percent
+
+
+# -- repair orders ---------------------------------------------------------------------------
+
+
+class OpenRepairOrder(Body, kw_only=True):
+    vehicle_id: UUID
+    customer_id: UUID
+    concerns: Annotated[list[LongText], Meta(min_length=1, max_length=20)]
+    odometer_in_km: Km
+    soc_in_pct: Percent | None = None
+    promised_at: AwareDateTime | None = None
+
+
+class LabourIn(Body, kw_only=True):
+    description: Text
+    hours: Decimal
+    rate: Amount
+
+
+class PartIn(Body, kw_only=True):
+    part_number: Annotated[str, Meta(min_length=1, max_length=40)]
+    description: Text
+    quantity: Decimal
+    unit_price: Amount
+
+
+class JobSpec(Body, kw_only=True):
+    title: Text
+    labour: Annotated[list[LabourIn], Meta(max_length=50)] = []
+    parts: Annotated[list[PartIn], Meta(max_length=100)] = []
+    hv_work: bool = False
+    required_hv_level: Annotated[int, Meta(ge=0, le=3)] | None = None
+
+
+class AddJob(JobSpec, kw_only=True):
+    job_id: Code
+
+
+class ApproveJob(Body, kw_only=True):
+    """Customers approve in the portal (the channel is implied); staff record how the
+    customer approved (phone, in person, email). There is no price here: the approval is
+    for the quoted amount."""
+
+    channel: ApprovalChannel | None = None
+
+
+class DeclineJob(Body, kw_only=True):
+    channel: ApprovalChannel | None = None
+    reason: LongText | None = None
+
+
+class AssignTechnician(Body, kw_only=True):
+    staff_id: UUID
+
+
+class IsolateHv(Body, kw_only=True):
+    residual_voltage_v: Annotated[Decimal, Meta(description="measured after isolation, volts")]
+    lock_tag_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    ppe_checked: bool
+
+
+class PartRequestLineIn(Body, kw_only=True):
+    part_number: Annotated[str, Meta(min_length=1, max_length=40)]
+    description: Text
+    quantity: Decimal
+
+
+class RequestParts(Body, kw_only=True):
+    request_id: Code
+    job_id: Code
+    lines: Annotated[list[PartRequestLineIn], Meta(min_length=1, max_length=100)]
+
+
+class PassQualityCheck(Body, kw_only=True):
+    notes: LongText | None = None
+
+
+class FailQualityCheck(Body, kw_only=True):
+    reason: LongText
+    job_ids: Annotated[list[Code], Meta(min_length=1, max_length=50)]
+
+
+class RecordPayment(Body, kw_only=True):
+    amount: Amount
+    method: PaymentMethod
+    reference: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
+class ReleaseVehicle(Body, kw_only=True):
+    odometer_out_km: Km
+    soc_out_pct: Percent | None = None
+
+
+class Cancel(Body, kw_only=True):
+    reason: LongText
+
+
+# -- inspections -----------------------------------------------------------------------------
+
+
+class StartInspection(Body, kw_only=True):
+    vehicle_id: UUID
+    repair_order_id: UUID | None = None
+    template_code: Code = "ev_inspection"
+    template_version: Annotated[int, Meta(ge=1, le=1000)] = 1
+
+
+class RateItem(Body, kw_only=True):
+    rating: Rating
+    note: LongText | None = None
+
+
+class RecordMeasurement(Body, kw_only=True):
+    kind: MeasurementKind
+    value: Decimal
+    unit: Annotated[str, Meta(min_length=1, max_length=16)]
+    item_code: Code | None = None
+    test_voltage_v: Decimal | None = None
+    circuit: IsolationCircuit | None = None
+    battery_method: BatteryHealthMethod = BatteryHealthMethod.BMS_READ
+
+
+class AttachMedia(Body, kw_only=True):
+    media_id: UUID
+    item_code: Code | None = None
+    content_type: Annotated[str, Meta(min_length=3, max_length=100)]
+    size_bytes: Annotated[int, Meta(ge=1, le=5_000_000_000)]
+    sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+class CommandResult(msgspec.Struct, kw_only=True):
+    """What every write returns: the aggregate it changed, its new version (also the ETag)
+    and the log position reached (read models can be asked to catch up to it)."""
+
+    id: UUID
+    version: int
+    position: int | None
+
+
+class Me(msgspec.Struct, kw_only=True):
+    subject: str
+    role: Role
+    customer_id: UUID | None
+    staff_id: UUID | None
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+
+
+class FieldProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    field: str | None = None
+    source: str | None = None
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details object (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    field: str | None = None
+    rule: str | None = None
+    current_state: str | None = None
+    errors: list[FieldProblem] | None = None

@@ -1,0 +1,195 @@
+"""How every write runs: ``If-Match`` preconditions, ``Idempotency-Key`` replay and the
+response (``ETag``, ``Location``) built from the use case's receipt.
+
+A write with a key first *claims* it in the durable idempotency store (scoped to the
+authenticated subject). A completed claim for the same request is replayed byte for byte
+without touching the event store; the same key with a different request is a 422; a claim
+still running elsewhere is a 409. Only successful responses are kept: a failed command wrote
+no events, so its key is released and a retry runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.params import HeaderParameter
+
+from regenzet.application.idempotency import (
+    ClaimOutcome,
+    IdempotencyStore,
+    StoredResponse,
+)
+from regenzet.application.identity import Principal
+from regenzet.application.ports import Clock
+from regenzet.application.workshop import Receipt
+from regenzet.entrypoints.http.problems import ApiError, etag
+from regenzet.entrypoints.http.schemas import CommandResult
+from regenzet.entrypoints.http.security import principal_of
+
+MAX_IDEMPOTENCY_KEY = 255
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$|^\s*(\d{1,18})\s*$')
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description=(
+            "Makes the write safe to retry: a replay with the same key and body returns the "
+            "first response; the same key with a different body is a 422. Keys are scoped to "
+            "the caller and kept for the retention period (24 h by default)."
+        ),
+    ),
+]
+IfMatchHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        max_length=40,
+        description='The aggregate version the change is based on, as its ETag ("7"); '
+        "412 if it moved on.",
+    ),
+]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value)
+    if not match:
+        raise ApiError(
+            400,
+            "invalid-request",
+            'If-Match must be the ETag of the version you read, like "7"',
+            field="If-Match",
+        )
+    return int(match.group(1) or match.group(2))
+
+
+class Writes:
+    """Runs writes for one request (a Litestar dependency, built per request)."""
+
+    def __init__(
+        self,
+        request: Request[Any, Any, Any],
+        store: IdempotencyStore,
+        clock: Clock,
+        idempotency_key: str | None,
+        if_match: str | None,
+    ) -> None:
+        self.request = request
+        self.store = store
+        self.clock = clock
+        if idempotency_key is not None and not _KEY.match(idempotency_key):
+            raise ApiError(
+                400,
+                "invalid-request",
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+                field="Idempotency-Key",
+            )
+        self.key = idempotency_key
+        self.expected_version = parse_if_match(if_match)
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self.request.scope)
+
+    @property
+    def client_ip(self) -> str | None:
+        """The caller's address as the rate limiter resolved it, if it is an IP address."""
+        value = self.request.scope.get("state", {}).get("client_ip")
+        try:
+            return str(ipaddress.ip_address(str(value)))
+        except ValueError:
+            return None
+
+    def run(
+        self,
+        body: msgspec.Struct | None,
+        command: Callable[[int | None], Receipt],
+        *,
+        location: Callable[[Receipt], str] | None = None,
+    ) -> Response[CommandResult]:
+        """Runs ``command(expected_version)`` at most once per idempotency key.
+
+        ``location`` marks a create: the response is 201 with a ``Location``.
+        """
+        if self.key is None:
+            return _respond(self._execute(command, location))
+        scope = self.principal.subject
+        fingerprint = self._fingerprint(body)
+        now = self.clock.now()
+        claim = self.store.claim(scope, self.key, fingerprint, now=now)
+        if claim.outcome is ClaimOutcome.REPLAY and claim.response is not None:
+            return _respond(claim.response, replayed=True)
+        if claim.outcome is ClaimOutcome.MISMATCH:
+            raise ApiError(
+                422,
+                "idempotency-key-reused",
+                "this Idempotency-Key was already used for a different request",
+                field="Idempotency-Key",
+            )
+        if claim.outcome is ClaimOutcome.IN_PROGRESS:
+            raise ApiError(
+                409,
+                "idempotency-key-in-use",
+                "a request with this Idempotency-Key is still being processed; retry later",
+                field="Idempotency-Key",
+                headers={"Retry-After": "1"},
+            )
+        try:
+            stored = self._execute(command, location)
+        except BaseException:
+            self.store.release(scope, self.key)
+            raise
+        self.store.complete(scope, self.key, stored, now=self.clock.now())
+        return _respond(stored)
+
+    def _execute(
+        self,
+        command: Callable[[int | None], Receipt],
+        location: Callable[[Receipt], str] | None,
+    ) -> StoredResponse:
+        receipt = command(self.expected_version)
+        body = msgspec.json.encode(
+            CommandResult(id=receipt.id, version=receipt.version, position=receipt.position)
+        )
+        headers = {"ETag": etag(receipt.version), "Content-Type": "application/json"}
+        if location is not None:
+            headers["Location"] = location(receipt)
+        return StoredResponse(status_code=201 if location else 200, body=body, headers=headers)
+
+    def _fingerprint(self, body: msgspec.Struct | None) -> str:
+        digest = hashlib.sha256()
+        for part in (
+            self.request.method.encode(),
+            self.request.url.path.encode(),
+            (self.request.headers.get("if-match") or "").encode(),
+            msgspec.json.encode(body) if body is not None else b"",
+        ):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        return digest.hexdigest()
+
+
+def _respond(stored: StoredResponse, *, replayed: bool = False) -> Response[CommandResult]:
+    headers = {k: v for k, v in stored.headers.items() if k.lower() != "content-type"}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(
+        content=stored.body,
+        status_code=stored.status_code,
+        headers=headers,
+        media_type="application/json",
+    )

@@ -1,0 +1,227 @@
+"""Who may call what (the role matrix) and whose records a customer reaches (the BOLA matrix).
+
+The expected matrix below is written out independently of ``policy.POLICY``: the code's table
+must equal it, and every API route is called with every role so that removing the guard or a
+single entry fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from litestar.handlers import HTTPRouteHandler
+
+from regenzet.adapters.persistence import sqlite_env
+from regenzet.domain.common import Role
+from regenzet.domain.vehicle import Vehicle
+from regenzet.entrypoints.demo import demo_id
+from regenzet.entrypoints.http.policy import POLICY
+
+from .conftest import Api, build_api, customer_id, order_id
+
+C, A, T, M, AU = "customer", "advisor", "technician", "manager", "auditor"
+ALL = {C, A, T, M, AU}
+
+EXPECTED: dict[str, set[str]] = {
+    "whoAmI": ALL,
+    "registerCustomer": {A, M},
+    "getCustomer": {C, A, M, AU},
+    "changeCustomerContact": {C, A, M},
+    "changeCustomerPreferences": {C, A, M},
+    "hireStaffMember": {M},
+    "getStaffMember": {A, T, M, AU},
+    "recordHvQualification": {M},
+    "deactivateStaffMember": {M},
+    "registerVehicle": {A, M},
+    "getVehicle": ALL,
+    "findVehicleByVin": {A, T, M, AU},
+    "transferVehicleOwnership": {A, M},
+    "recordOdometer": {A, T, M},
+    "correctOdometer": {M},
+    "recordBatteryHealth": {T, M},
+    "recordSoftwareVersion": {T, M},
+    "registerBatteryWarranty": {A, M},
+    "openRepairOrder": {A, M},
+    "getRepairOrder": ALL,
+    "addJob": {A, M},
+    "reviseJob": {A, M},
+    "removeJob": {A, M},
+    "sendQuote": {A, M},
+    "approveJob": {C, A, M},
+    "declineJob": {C, A, M},
+    "assignTechnician": {A, M},
+    "isolateHv": {T},
+    "restoreHv": {T},
+    "clockOn": {T},
+    "clockOff": {T},
+    "requestParts": {A, T, M},
+    "receiveParts": {A, M},
+    "completeJob": {T},
+    "passQualityCheck": {T, M},
+    "failQualityCheck": {T, M},
+    "invoiceRepairOrder": {A, M},
+    "recordPayment": {A, M},
+    "releaseVehicle": {A, M},
+    "cancelRepairOrder": {A, M},
+    "startInspection": {T},
+    "getInspection": ALL,
+    "rateInspectionItem": {T},
+    "recordMeasurement": {T},
+    "attachInspectionMedia": {T},
+    "completeInspection": {T},
+    "shareInspection": {A, T, M},
+    "getAggregateHistory": {M, AU},
+}
+
+
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One demo garage for the read-mostly matrices (the calls use random ids or are refused)."""
+    path: Path = tmp_path_factory.mktemp("authz")
+    yield from build_api(path, sqlite_env(path / "regenzet.db"))
+
+
+def api_routes(api: Api) -> list[tuple[str, str, HTTPRouteHandler]]:
+    routes = []
+    for route in api.client.app.routes:
+        if not route.path.startswith("/api/v1"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            for method in handler.http_methods - {"OPTIONS", "HEAD"}:
+                routes.append((method, route.path, handler))
+    return routes
+
+
+def concrete(path: str) -> str:
+    """Fills path parameters with ids that exist nowhere."""
+    path = re.sub(r"\{[a-z_]+:uuid\}", lambda _: str(uuid4()), path)
+    path = re.sub(r"\{vin:str\}", "WVWZZZE1ZMP999999", path)
+    return re.sub(r"\{[a-z_]+:str\}", "x-1", path)
+
+
+def headers_for(api: Api, role: str) -> dict[str, str]:
+    name = {C: "sanne", A: "eva", T: "noor", M: "pieter", AU: "ines"}[role]
+    return api.auth(name)
+
+
+def call(api: Api, method: str, path: str, headers: dict[str, str]) -> Any:
+    body = None if method in {"GET", "DELETE"} else {}
+    return api.client.request(method, path, json=body, headers=headers)
+
+
+def test_the_policy_table_is_the_expected_matrix() -> None:
+    assert {op: {r.value for r in roles} for op, roles in POLICY.items()} == EXPECTED
+
+
+def test_the_auditor_never_mutates() -> None:
+    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "whoAmI"))]
+    assert writes
+    assert [op for op in writes if Role.AUDITOR in POLICY[op]] == []
+
+
+def test_every_api_route_has_an_explicit_entry(shared_api: Api) -> None:
+    operations = {str(h.operation_id) for _, _, h in api_routes(shared_api)}
+    assert operations == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_each_role_reaches_exactly_its_operations(shared_api: Api, role: str) -> None:
+    wrong = []
+    for method, path, handler in api_routes(shared_api):
+        response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
+        allowed = role in EXPECTED[str(handler.operation_id)]
+        if allowed == (response.status_code == 403):
+            wrong.append((handler.operation_id, response.status_code))
+        if response.status_code == 403:
+            assert response.json()["type"].endswith("/forbidden")
+    assert wrong == []
+
+
+def test_every_api_route_needs_a_token(shared_api: Api) -> None:
+    statuses = {
+        handler.operation_id: call(shared_api, method, concrete(path), {}).status_code
+        for method, path, handler in api_routes(shared_api)
+    }
+    assert set(statuses.values()) == {401}
+
+
+# ---------------------------------------------------------------------------------------------
+# Object level: every id-taking route a customer may call, with another customer's token.
+# ---------------------------------------------------------------------------------------------
+
+LEAF_VEHICLE = Vehicle.create_id("1N4AZ1CP0JC306212")
+LEAF_ORDER = order_id("leaf-balance")  # Lukas's, quoted and awaiting his approval
+LEAKS = [
+    "Lukas",
+    "Meyer",
+    "lukas.meyer@example.de",
+    "1N4AZ1CP0JC306212",
+    "H-456-LF",
+    "Leaf",
+]
+
+# (operation, method, path, body): each is valid for Lukas, the owner.
+BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("getCustomer", "GET", f"/api/v1/customers/{customer_id('lukas')}", None),
+    (
+        "changeCustomerContact",
+        "POST",
+        f"/api/v1/customers/{customer_id('lukas')}/contact",
+        {"email": "lukas@new.example", "phone": None},
+    ),
+    (
+        "changeCustomerPreferences",
+        "POST",
+        f"/api/v1/customers/{customer_id('lukas')}/preferences",
+        {"email": True, "sms": True},
+    ),
+    ("getVehicle", "GET", f"/api/v1/vehicles/{LEAF_VEHICLE}", None),
+    ("getRepairOrder", "GET", f"/api/v1/repair-orders/{LEAF_ORDER}", None),
+    ("approveJob", "POST", f"/api/v1/repair-orders/{LEAF_ORDER}/jobs/balance/approve", {}),
+    (
+        "declineJob",
+        "POST",
+        f"/api/v1/repair-orders/{LEAF_ORDER}/jobs/tyres/decline",
+        {"reason": "not now"},
+    ),
+    ("getInspection", "GET", f"/api/v1/inspections/{demo_id('inspection:leaf')}", None),
+]
+
+
+def test_the_bola_cases_cover_every_customer_route_that_takes_an_id() -> None:
+    customer_ops = {op for op, roles in EXPECTED.items() if C in roles} - {"whoAmI"}
+    assert {case[0] for case in BOLA_CASES} == customer_ops
+
+
+@pytest.mark.parametrize(("operation", "method", "path", "body"), BOLA_CASES)
+def test_another_customers_record_is_a_404_that_leaks_nothing(
+    sqlite_api: Api, operation: str, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    vehicle = sqlite_api.workshop.get_vehicle(LEAF_VEHICLE)
+    assert vehicle.owner_id == customer_id("lukas")  # the fixture is what the case assumes
+    before = sqlite_api.workshop.recorder.max_notification_id()
+
+    stolen = sqlite_api.client.request(method, path, json=body, headers=sqlite_api.auth("sanne"))
+    assert stolen.status_code == 404, (operation, stolen.text)
+    assert stolen.headers["content-type"].startswith("application/problem+json")
+    assert not [leak for leak in LEAKS if leak in stolen.text]
+    assert "etag" not in stolen.headers
+    assert sqlite_api.workshop.recorder.max_notification_id() == before
+
+    missing = sqlite_api.client.request(
+        method,
+        path.replace(path.split("/")[4], str(uuid4())),
+        json=body,
+        headers=sqlite_api.auth("sanne"),
+    )
+    # Someone else's record and no record at all look the same (but for the id asked for).
+    assert missing.status_code == 404
+    assert missing.json()["title"] == stolen.json()["title"]
+
+    owned = sqlite_api.client.request(method, path, json=body, headers=sqlite_api.auth("lukas"))
+    assert owned.status_code in {200, 201}, (operation, owned.text)
