@@ -65,9 +65,10 @@ def postgres_env(
     connect_timeout: int,
     lock_timeout: int,
     idle_in_transaction_timeout: int,
+    schema: str = "public",
 ) -> dict[str, str]:
     p = _parts(url)
-    return {
+    env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": p["dbname"],
         "POSTGRES_HOST": p["host"],
@@ -82,15 +83,28 @@ def postgres_env(
         "POSTGRES_PRE_PING": "y",
         # Deliberately absent: POSTGRES_ENABLE_DB_FUNCTIONS (followers could skip events).
     }
+    if schema != "public":
+        env["POSTGRES_SCHEMA"] = schema
+    return env
 
 
-def ensure_postgres(url: str, *, connect_timeout: int, create_missing: bool = True) -> None:
+def ensure_postgres(
+    url: str, *, connect_timeout: int, create_missing: bool = True, schema: str = "public"
+) -> None:
     """Fails fast with a one-line reason if Postgres is unreachable; creates a missing database
-    (convenient on a laptop; in production the database exists and the role cannot create)."""
+    or schema (convenient on a laptop; in production both exist and the role cannot create)."""
     p = _parts(url)
     try:
-        psycopg.connect(**p, connect_timeout=connect_timeout).close()
+        with psycopg.connect(**p, connect_timeout=connect_timeout, autocommit=True) as conn:
+            if schema != "public":
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
         return
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise DatabaseUnavailableError(
+            f"schema {schema} does not exist and could not be created: {_first_line(exc)}"
+        ) from None
     except psycopg.OperationalError as exc:
         if not (create_missing and "does not exist" in str(exc) and p["dbname"] in str(exc)):
             raise DatabaseUnavailableError(
@@ -104,6 +118,7 @@ def ensure_postgres(url: str, *, connect_timeout: int, create_missing: bool = Tr
         raise DatabaseUnavailableError(
             f"database {p['dbname']} does not exist and could not be created: {_first_line(exc)}"
         ) from None
+    ensure_postgres(url, connect_timeout=connect_timeout, create_missing=False, schema=schema)
 
 
 def _first_line(exc: BaseException) -> str:

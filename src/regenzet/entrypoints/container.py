@@ -91,13 +91,18 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         connect_timeout=settings.pg_connect_timeout,
         lock_timeout=settings.pg_lock_timeout,
         idle_in_transaction_timeout=settings.pg_idle_in_transaction_timeout,
+        schema=settings.pg_schema,
     )
 
 
 def prepare_store(settings: Settings) -> None:
     """Fails fast (one line, no traceback) when the configured database is unreachable."""
     if settings.database_url is not None:
-        ensure_postgres(settings.database_url, connect_timeout=settings.pg_connect_timeout)
+        ensure_postgres(
+            settings.database_url,
+            connect_timeout=settings.pg_connect_timeout,
+            schema=settings.pg_schema,
+        )
     else:
         try:
             settings.data_dir.mkdir(parents=True, exist_ok=True)

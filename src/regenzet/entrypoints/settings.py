@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +30,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _schema(raw: str) -> str:
+    value = raw.strip() or "public"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise SettingsError(
+            "REGENZET_PG_SCHEMA must be a lower-case identifier (letters, digits, underscore)"
+        )
     return value
 
 
@@ -59,6 +69,8 @@ class Settings:
     pg_connect_timeout: int = 5
     pg_lock_timeout: int = 5
     pg_idle_in_transaction_timeout: int = 10
+    # Tables live in this schema (created if missing); "public" by default.
+    pg_schema: str = "public"
     tax_rate: Decimal = Decimal("0.21")
     currency: str = "EUR"
     # Bearer tokens: issuer and audience are checked exactly. Without a JWKS URL tokens are
@@ -125,6 +137,7 @@ class Settings:
             pg_idle_in_transaction_timeout=_int(
                 env, "REGENZET_PG_IDLE_IN_TX_TIMEOUT", 10, minimum=1
             ),
+            pg_schema=_schema(env.get("REGENZET_PG_SCHEMA", "")),
             tax_rate=tax_rate,
             currency=env.get("REGENZET_CURRENCY", "EUR").strip() or "EUR",
             jwt_issuer=jwt_issuer or "regenzet-local",

@@ -13,7 +13,13 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIType,
+    Parameter,
+    Schema,
+    SecurityScheme,
+)
 
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
@@ -24,6 +30,7 @@ from regenzet.entrypoints.http.routing import (
     provide_principal,
     provide_writes,
 )
+from regenzet.entrypoints.http.schemas import Body
 from regenzet.entrypoints.http.staff import StaffController
 from regenzet.entrypoints.http.system import SystemController, health, ready
 from regenzet.entrypoints.http.vehicles import VehicleController
@@ -58,7 +65,7 @@ def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) ->
     def provide_services() -> HttpServices:
         return services
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, health, ready],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
@@ -88,6 +95,75 @@ def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) ->
         logging_config=None,
         debug=False,
     )
+    _tidy_openapi(app)
+    return app
+
+
+def _tidy_openapi(app: Litestar) -> None:
+    """Makes the OpenAPI document say exactly what the server enforces.
+
+    Litestar leaves three gaps, filled here once when the app is built: request structs refuse
+    unknown fields (``additionalProperties: false``); constraints of optional values belong to
+    the non-null branch of their ``oneOf``; and a header is a string or absent, never null.
+    """
+    openapi = app.openapi_schema
+    closed = {cls.__name__ for cls in _subclasses(Body)}
+    for name, component in (openapi.components.schemas or {}).items():
+        if not isinstance(component, Schema):
+            continue
+        if name in closed:
+            component.additional_properties = False
+        for prop in (component.properties or {}).values():
+            if isinstance(prop, Schema):
+                _constrain_non_null_branch(prop)
+    for path_item in (openapi.paths or {}).values():
+        for operation in (path_item.get, path_item.post, path_item.put, path_item.delete):
+            for parameter in (operation.parameters or []) if operation else []:
+                if not isinstance(parameter, Parameter):
+                    continue
+                schema = parameter.schema
+                if parameter.param_in == "header" and isinstance(schema, Schema):
+                    _constrain_non_null_branch(schema)
+                    branch = _non_null_branch(schema)
+                    if branch is not None:
+                        parameter.schema = branch
+
+
+_CONSTRAINTS = (
+    "pattern",
+    "min_length",
+    "max_length",
+    "minimum",
+    "maximum",
+    "exclusive_minimum",
+    "exclusive_maximum",
+)
+
+
+def _non_null_branch(schema: Schema) -> Schema | None:
+    branches = schema.one_of or []
+    kinds = [b for b in branches if isinstance(b, Schema) and b.type != OpenAPIType.NULL]
+    has_null = any(isinstance(b, Schema) and b.type == OpenAPIType.NULL for b in branches)
+    return kinds[0] if has_null and len(kinds) == 1 else None
+
+
+def _constrain_non_null_branch(schema: Schema) -> None:
+    branch = _non_null_branch(schema)
+    if branch is None:
+        return
+    for attr in _CONSTRAINTS:
+        value = getattr(schema, attr)
+        if value is not None:
+            setattr(branch, attr, value)
+            setattr(schema, attr, None)
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def app_from_env() -> Litestar:

@@ -52,7 +52,7 @@ _DESCRIPTIONS = {
 }
 
 
-def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -64,8 +64,8 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-READ_PROBLEMS = _problems(400, 401, 403, 404, 429, 503)
-WRITE_PROBLEMS = _problems(400, 401, 403, 404, 409, 412, 422, 429, 503)
+READ_PROBLEMS = problems(400, 401, 403, 404, 429, 503)
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 412, 422, 429, 503)
 ETAG_HEADER = [
     ResponseHeader(
         name="ETag", description="The record's version, for If-Match.", documentation_only=True
@@ -78,7 +78,7 @@ def command(
 ) -> Callable[[F], Any]:
     """A write route: synchronous (the event store blocks), documented problems and headers."""
     decorator = {"POST": post, "PUT": put, "DELETE": delete}[method]
-    return decorator(  # type: ignore[no-any-return]
+    return decorator(
         path,
         operation_id=operation_id,
         summary=summary,
@@ -89,14 +89,20 @@ def command(
     )
 
 
-def query(path: str, operation_id: str, summary: str) -> Callable[[F], Any]:
+def query(
+    path: str,
+    operation_id: str,
+    summary: str,
+    *,
+    problems: dict[int, ResponseSpec] | None = None,
+) -> Callable[[F], Any]:
     """A read route returning one record with its ``ETag``."""
-    return get(  # type: ignore[no-any-return]
+    return get(
         path,
         operation_id=operation_id,
         summary=summary,
         sync_to_thread=True,
-        responses=READ_PROBLEMS,
+        responses=problems or READ_PROBLEMS,
         response_headers=ETAG_HEADER,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -28,9 +28,23 @@ Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Phone = Annotated[str, Meta(min_length=3, max_length=40)]
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Km = Annotated[int, Meta(ge=0, le=2_000_000)]
-Percent = Annotated[Decimal, Meta(description="decimal string, 0-100")]
-Amount = Annotated[Decimal, Meta(description="decimal string in the order's currency")]
+# Decimals travel as strings ("12.50"): exact, unlike JSON numbers. The pattern is what
+# msgspec's decoder accepts, bounded to sane sizes; the domain checks each value's range.
+DECIMAL_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
+
+
+def decimal(description: str) -> Meta:
+    return Meta(
+        description=description,
+        extra_json_schema={"description": description, "extra": {"pattern": DECIMAL_PATTERN}},
+    )
+
+
+Dec = Annotated[Decimal, decimal("decimal string")]
+Percent = Annotated[Decimal, decimal("decimal string, 0-100")]
+Amount = Annotated[Decimal, decimal("decimal string in the order's currency")]
 AwareDateTime = Annotated[datetime, Meta(tz=True)]
+HvLevel = Literal[0, 1, 2, 3]
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -83,13 +97,13 @@ class Deactivate(Body, kw_only=True):
 
 
 class RegisterVehicle(Body, kw_only=True):
-    vin: Annotated[str, Meta(min_length=17, max_length=17)]
+    vin: Annotated[str, Meta(pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$")]
     plate: Annotated[str, Meta(min_length=1, max_length=20)]
     make: Text | None = None
     model: Text
     year: Annotated[int, Meta(ge=1990, le=2100)]
-    battery_kwh: Annotated[Decimal, Meta(description="usable capacity in kWh")]
-    nominal_voltage_v: Annotated[Decimal, Meta(description="traction pack nominal voltage")]
+    battery_kwh: Annotated[Decimal, decimal("usable capacity in kWh")]
+    nominal_voltage_v: Annotated[Decimal, decimal("traction pack nominal voltage")]
     owner_id: UUID
 
 
@@ -131,7 +145,7 @@ class RegisterBatteryWarranty(Body, kw_only=True):
 class OpenRepairOrder(Body, kw_only=True):
     vehicle_id: UUID
     customer_id: UUID
-    concerns: Annotated[list[LongText], Meta(min_length=1, max_length=20)]
+    concerns: Annotated[list[str], Meta(min_length=1, max_length=20)]
     odometer_in_km: Km
     soc_in_pct: Percent | None = None
     promised_at: AwareDateTime | None = None
@@ -139,14 +153,14 @@ class OpenRepairOrder(Body, kw_only=True):
 
 class LabourIn(Body, kw_only=True):
     description: Text
-    hours: Decimal
+    hours: Dec
     rate: Amount
 
 
 class PartIn(Body, kw_only=True):
     part_number: Annotated[str, Meta(min_length=1, max_length=40)]
     description: Text
-    quantity: Decimal
+    quantity: Dec
     unit_price: Amount
 
 
@@ -155,7 +169,8 @@ class JobSpec(Body, kw_only=True):
     labour: Annotated[list[LabourIn], Meta(max_length=50)] = []
     parts: Annotated[list[PartIn], Meta(max_length=100)] = []
     hv_work: bool = False
-    required_hv_level: Annotated[int, Meta(ge=0, le=3)] | None = None
+    # A Literal rather than a bounded int: Litestar drops ``minimum: 0`` from optional ints.
+    required_hv_level: HvLevel | None = None
 
 
 class AddJob(JobSpec, kw_only=True):
@@ -180,7 +195,7 @@ class AssignTechnician(Body, kw_only=True):
 
 
 class IsolateHv(Body, kw_only=True):
-    residual_voltage_v: Annotated[Decimal, Meta(description="measured after isolation, volts")]
+    residual_voltage_v: Annotated[Decimal, decimal("measured after isolation, volts")]
     lock_tag_id: Annotated[str, Meta(min_length=1, max_length=64)]
     ppe_checked: bool
 
@@ -188,7 +203,7 @@ class IsolateHv(Body, kw_only=True):
 class PartRequestLineIn(Body, kw_only=True):
     part_number: Annotated[str, Meta(min_length=1, max_length=40)]
     description: Text
-    quantity: Decimal
+    quantity: Dec
 
 
 class RequestParts(Body, kw_only=True):
@@ -203,7 +218,7 @@ class PassQualityCheck(Body, kw_only=True):
 
 class FailQualityCheck(Body, kw_only=True):
     reason: LongText
-    job_ids: Annotated[list[Code], Meta(min_length=1, max_length=50)]
+    job_ids: Annotated[list[str], Meta(min_length=1, max_length=50)]
 
 
 class RecordPayment(Body, kw_only=True):
@@ -238,10 +253,10 @@ class RateItem(Body, kw_only=True):
 
 class RecordMeasurement(Body, kw_only=True):
     kind: MeasurementKind
-    value: Decimal
+    value: Dec
     unit: Annotated[str, Meta(min_length=1, max_length=16)]
     item_code: Code | None = None
-    test_voltage_v: Decimal | None = None
+    test_voltage_v: Dec | None = None
     circuit: IsolationCircuit | None = None
     battery_method: BatteryHealthMethod = BatteryHealthMethod.BMS_READ
 

@@ -156,7 +156,8 @@ class Gatekeeper:
         wait = self.per_subject.acquire(principal.subject)
         if wait:
             raise _too_many(wait)
-        operation = handler.operation_id if isinstance(handler.operation_id, str) else ""
+        operation_id = getattr(handler, "operation_id", None)
+        operation = operation_id if isinstance(operation_id, str) else ""
         if not allowed(operation, principal.role):
             raise PermissionDeniedException(
                 f"role {principal.role.value} may not call {operation or 'this operation'}"

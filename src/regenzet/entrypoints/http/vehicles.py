@@ -11,10 +11,12 @@ from litestar.params import FromPath, JSONBody, PathParameter
 from regenzet.application.views import VehicleView
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
+    READ_PROBLEMS,
     Caller,
     Services,
     WritesDep,
     command,
+    problems,
     query,
     viewed,
 )
@@ -28,6 +30,10 @@ from regenzet.entrypoints.http.schemas import (
     RegisterVehicle,
     TransferOwnership,
 )
+
+# 17 characters without I, O or Q (ISO 3779); the check digit is the decoder's business (422).
+VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
+VIN_PROBLEMS = {**READ_PROBLEMS, **problems(422)}
 
 
 class VehicleController(Controller):
@@ -63,10 +69,15 @@ class VehicleController(Controller):
         view = services.workshop.get_vehicle(vehicle_id)
         return viewed(view, view.version)
 
-    @query("/by-vin/{vin:str}", "findVehicleByVin", "Look a vehicle up by its VIN")
+    @query(
+        "/by-vin/{vin:str}",
+        "findVehicleByVin",
+        "Look a vehicle up by its VIN",
+        problems=VIN_PROBLEMS,
+    )
     def find_by_vin(
         self,
-        vin: Annotated[str, PathParameter(min_length=17, max_length=17)],
+        vin: Annotated[str, PathParameter(pattern=VIN_PATTERN)],
         services: Services,
     ) -> Response[VehicleView]:
         view = services.workshop.get_vehicle(services.workshop.find_vehicle_id(vin))

@@ -44,6 +44,7 @@ IdempotencyKeyHeader = Annotated[
         required=False,
         min_length=1,
         max_length=MAX_IDEMPOTENCY_KEY,
+        pattern=r"^[\x21-\x7e]+$",
         description=(
             "Makes the write safe to retry: a replay with the same key and body returns the "
             "first response; the same key with a different body is a 422. Keys are scoped to "
@@ -56,7 +57,7 @@ IfMatchHeader = Annotated[
     HeaderParameter(
         name="If-Match",
         required=False,
-        max_length=40,
+        pattern=r'^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$',
         description='The aggregate version the change is based on, as its ETag ("7"); '
         "412 if it moved on.",
     ),
@@ -187,8 +188,9 @@ def _respond(stored: StoredResponse, *, replayed: bool = False) -> Response[Comm
     headers = {k: v for k, v in stored.headers.items() if k.lower() != "content-type"}
     if replayed:
         headers[REPLAYED_HEADER] = "true"
+    # The body is already encoded JSON (replayed byte for byte); Litestar sends bytes as is.
     return Response(
-        content=stored.body,
+        content=stored.body,  # type: ignore[arg-type]
         status_code=stored.status_code,
         headers=headers,
         media_type="application/json",
