@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import timedelta
 from uuid import UUID
@@ -238,11 +239,12 @@ def serve(host: str, port: int, seed: bool) -> None:
     if seed:
         from regenzet.entrypoints.demo import demo_logins
 
+        prog = _prog()
         click.echo("  Tokens for the demo people (valid 8 h):")
         for login in demo_logins().values():
-            click.echo(f"    regenzet auth demo {login.name:<9} # {login.role.value}")
+            click.echo(f"    {prog} auth demo {login.name:<9} # {login.role.value}")
         click.echo(
-            f'  e.g.  curl -H "Authorization: Bearer $(regenzet auth demo eva)" {base}/api/v1/me'
+            f'  e.g.  curl -H "Authorization: Bearer $({prog} auth demo eva)" {base}/api/v1/me'
         )
     uvicorn.run(
         app,
@@ -252,6 +254,15 @@ def serve(host: str, port: int, seed: bool) -> None:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
+
+
+def _prog() -> str:
+    """How the user invoked us (``.venv/bin/regenzet`` from scripts/run), for copy-paste."""
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0) != "regenzet":
+        return "regenzet"
+    relative = os.path.relpath(argv0)
+    return argv0 if relative.startswith("..") else relative
 
 
 def _store_name(settings: Settings) -> str:
