@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import psycopg
 import psycopg_pool
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from regenzet.application.idempotency import (
     DEFAULT_LEASE,
@@ -320,7 +320,7 @@ class PostgresIdempotencyStore:
                 ).format(self._table),
                 (
                     response.status_code,
-                    psycopg.types.json.Jsonb(response.headers),
+                    Jsonb(response.headers),
                     response.body,
                     scope,
                     key,

@@ -4,8 +4,13 @@ uvicorn calls (``regenzet serve``)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
+import anyio
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
@@ -34,6 +39,8 @@ from regenzet.entrypoints.http.schemas import Body
 from regenzet.entrypoints.http.staff import StaffController
 from regenzet.entrypoints.http.system import SystemController, health, ready
 from regenzet.entrypoints.http.vehicles import VehicleController
+
+logger = logging.getLogger("regenzet.http")
 
 API_VERSION = "1.0.0"
 # Bodies are small JSON documents; anything bigger is refused before it is read (413).
@@ -94,9 +101,35 @@ def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) ->
         request_max_body_size=MAX_REQUEST_BODY,
         logging_config=None,
         debug=False,
+        lifespan=[partial(_purge_expired_keys, services)],
     )
     _tidy_openapi(app)
     return app
+
+
+# Expired idempotency records are already ignored by claims; purging keeps the table small.
+PURGE_INTERVAL_SECONDS = 15 * 60
+
+
+@asynccontextmanager
+async def _purge_expired_keys(services: HttpServices, app: Litestar) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            try:
+                purged = await anyio.to_thread.run_sync(
+                    lambda: services.idempotency.purge_expired(now=services.clock.now())
+                )
+                if purged:
+                    logger.info("purged %d expired idempotency keys", purged)
+            except Exception:
+                # The store may be briefly unreachable; requests report that themselves.
+                logger.warning("could not purge expired idempotency keys", exc_info=True)
+            await anyio.sleep(PURGE_INTERVAL_SECONDS)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(loop)
+        yield
+        tasks.cancel_scope.cancel()
 
 
 def _tidy_openapi(app: Litestar) -> None:
