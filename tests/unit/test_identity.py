@@ -39,6 +39,7 @@ from regenzet.adapters.identity import (
 from regenzet.application.identity import (
     AUTHENTICATION_FAILED,
     AuthenticationError,
+    IdentityUnavailableError,
     InvalidPrincipalError,
     Principal,
     TokenVerifier,
@@ -813,3 +814,22 @@ def test_the_container_issues_and_verifies_with_the_data_dirs_key(tmp_path: Path
         {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_JWT_AUDIENCE": "other-api"}
     )
     refused(token_verifier(wrong_audience), token)
+
+
+class UnreachableJwksClient(LocalJwksClient):
+    """A JWKS endpoint that cannot be reached (DNS failure, timeout, 5xx)."""
+
+    def fetch_data(self) -> Any:
+        self.fetches += 1
+        raise jwt.PyJWKClientConnectionError("Fail to fetch data from the url")
+
+
+def test_an_unreachable_jwks_is_an_outage_not_a_bad_token(rsa_key: rsa.RSAPrivateKey) -> None:
+    verifier = JwtTokenVerifier.jwks(
+        JWKS_URL,
+        issuer=COGNITO_ISSUER,
+        audience=COGNITO_CLIENT,
+        client=UnreachableJwksClient({"keys": []}),
+    )
+    with pytest.raises(IdentityUnavailableError):
+        verifier.verify(id_token(rsa_key))

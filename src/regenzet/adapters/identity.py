@@ -30,6 +30,7 @@ from regenzet.application.identity import (
     DEFAULT_TOKEN_TTL,
     MAX_TOKEN_TTL,
     AuthenticationError,
+    IdentityUnavailableError,
     Principal,
 )
 from regenzet.application.ports import Clock
@@ -353,7 +354,10 @@ class JwtTokenVerifier:
         )
 
         def keys(requested: str) -> _VerificationKey:
-            jwk = jwk_client.get_signing_key(requested)
+            try:
+                jwk = jwk_client.get_signing_key(requested)
+            except jwt.PyJWKClientConnectionError:
+                raise IdentityUnavailableError from None
             if jwk.algorithm_name not in allowed:
                 raise LookupError("key algorithm not allowed")
             return _VerificationKey(jwk.key, jwk.algorithm_name)
@@ -368,6 +372,9 @@ class JwtTokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             return self._verify(token)
+        except IdentityUnavailableError:
+            logger.warning("JWKS endpoint unreachable; bearer tokens cannot be verified")
+            raise
         except Exception as exc:  # every failure looks the same from outside
             logger.debug("bearer token refused: %s", type(exc).__name__)
             raise AuthenticationError() from None

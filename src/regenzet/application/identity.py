@@ -39,6 +39,14 @@ class AuthenticationError(Exception):
         super().__init__(AUTHENTICATION_FAILED)
 
 
+class IdentityUnavailableError(ApplicationError):
+    """The identity provider's signing keys could not be fetched (HTTP 503, not 401: the
+    caller's token may be perfectly good)."""
+
+    def __init__(self) -> None:
+        super().__init__("the identity provider is unavailable; retry shortly")
+
+
 class InvalidPrincipalError(ApplicationError):
     """The claims do not describe a principal a token may carry (for example role ``system``).
 

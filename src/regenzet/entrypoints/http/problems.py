@@ -29,7 +29,11 @@ from regenzet.application.errors import (
     NotFoundError,
     VersionMismatchError,
 )
-from regenzet.application.identity import AUTHENTICATION_FAILED, AuthenticationError
+from regenzet.application.identity import (
+    AUTHENTICATION_FAILED,
+    AuthenticationError,
+    IdentityUnavailableError,
+)
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
@@ -149,6 +153,10 @@ def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
     if isinstance(exc, AuthenticationError):
         return _simple(401, "unauthorized", AUTHENTICATION_FAILED), {
             "WWW-Authenticate": 'Bearer error="invalid_token"'
+        }
+    if isinstance(exc, IdentityUnavailableError):
+        return _simple(503, "unavailable", str(exc)), {
+            "Retry-After": str(UNAVAILABLE_RETRY_AFTER)
         }
     if isinstance(exc, NotFoundError):
         return _simple(404, "not-found", str(exc)), headers
