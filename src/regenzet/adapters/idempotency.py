@@ -25,6 +25,30 @@ from regenzet.application.idempotency import (
 
 TABLE = "regenzet_idempotency_keys"
 
+# SQLite statements (the table name is a constant, never input).
+_SQLITE_CREATE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    " scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    " created_at REAL NOT NULL, claimed_at REAL NOT NULL,"
+    " status_code INTEGER, headers TEXT, body BLOB,"
+    " PRIMARY KEY (scope, key))"
+)
+_SQLITE_SELECT = (
+    "SELECT fingerprint, created_at, claimed_at, status_code, headers, body"  # noqa: S608
+    f" FROM {TABLE} WHERE scope = ? AND key = ?"
+)
+_SQLITE_CLAIM_NEW = (
+    f"INSERT OR REPLACE INTO {TABLE}"  # noqa: S608
+    " (scope, key, fingerprint, created_at, claimed_at) VALUES (?, ?, ?, ?, ?)"
+)
+_SQLITE_TAKE_OVER = f"UPDATE {TABLE} SET claimed_at = ? WHERE scope = ? AND key = ?"  # noqa: S608
+_SQLITE_COMPLETE = (
+    f"UPDATE {TABLE} SET status_code = ?, headers = ?, body = ?"  # noqa: S608
+    " WHERE scope = ? AND key = ?"
+)
+_SQLITE_RELEASE = f"DELETE FROM {TABLE} WHERE scope = ? AND key = ? AND status_code IS NULL"  # noqa: S608
+_SQLITE_PURGE = f"DELETE FROM {TABLE} WHERE created_at <= ?"  # noqa: S608
+
 
 @attrs.define
 class _Record:
@@ -72,8 +96,7 @@ class InMemoryIdempotencyStore:
                     self._records[(scope, key)] = _Record(fingerprint, now, now)
                 else:
                     record.claimed_at = now
-            elif outcome is ClaimOutcome.REPLAY:
-                assert record is not None
+            elif outcome is ClaimOutcome.REPLAY and record is not None:
                 return Claim(outcome, record.response)
             return Claim(outcome)
 
@@ -124,13 +147,7 @@ class SqliteIdempotencyStore:
         self.lease = lease
         self._local = threading.local()
         with self._tx() as conn:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                " scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-                " created_at REAL NOT NULL, claimed_at REAL NOT NULL,"
-                " status_code INTEGER, headers TEXT, body BLOB,"
-                " PRIMARY KEY (scope, key))"
-            )
+            conn.execute(_SQLITE_CREATE)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -145,51 +162,32 @@ class SqliteIdempotencyStore:
 
     def claim(self, scope: str, key: str, fingerprint: str, *, now: datetime) -> Claim:
         with self._tx() as conn:
-            row = conn.execute(
-                f"SELECT fingerprint, created_at, claimed_at, status_code, headers, body"
-                f" FROM {TABLE} WHERE scope = ? AND key = ?",
-                (scope, key),
-            ).fetchone()
+            row = conn.execute(_SQLITE_SELECT, (scope, key)).fetchone()
             record = _sqlite_record(row)
             outcome = _decide(record, fingerprint, now, self.retention, self.lease)
             if outcome is ClaimOutcome.ACQUIRED:
                 if record is None or record.created_at + self.retention <= now:
-                    conn.execute(
-                        f"INSERT OR REPLACE INTO {TABLE}"
-                        " (scope, key, fingerprint, created_at, claimed_at) VALUES (?, ?, ?, ?, ?)",
-                        (scope, key, fingerprint, _ts(now), _ts(now)),
-                    )
+                    conn.execute(_SQLITE_CLAIM_NEW, (scope, key, fingerprint, _ts(now), _ts(now)))
                 else:
-                    conn.execute(
-                        f"UPDATE {TABLE} SET claimed_at = ? WHERE scope = ? AND key = ?",
-                        (_ts(now), scope, key),
-                    )
-            if outcome is ClaimOutcome.REPLAY:
-                assert record is not None
+                    conn.execute(_SQLITE_TAKE_OVER, (_ts(now), scope, key))
+            if outcome is ClaimOutcome.REPLAY and record is not None:
                 return Claim(outcome, record.response)
             return Claim(outcome)
 
     def complete(self, scope: str, key: str, response: StoredResponse, *, now: datetime) -> None:
         with self._tx() as conn:
             conn.execute(
-                f"UPDATE {TABLE} SET status_code = ?, headers = ?, body = ?"
-                " WHERE scope = ? AND key = ?",
+                _SQLITE_COMPLETE,
                 (response.status_code, json.dumps(response.headers), response.body, scope, key),
             )
 
     def release(self, scope: str, key: str) -> None:
         with self._tx() as conn:
-            conn.execute(
-                f"DELETE FROM {TABLE} WHERE scope = ? AND key = ? AND status_code IS NULL",
-                (scope, key),
-            )
+            conn.execute(_SQLITE_RELEASE, (scope, key))
 
     def purge_expired(self, *, now: datetime) -> int:
         with self._tx() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM {TABLE} WHERE created_at <= ?",
-                (_ts(now - self.retention),),
-            )
+            cursor = conn.execute(_SQLITE_PURGE, (_ts(now - self.retention),))
             return cursor.rowcount
 
     def close(self) -> None:
@@ -300,14 +298,14 @@ class PostgresIdempotencyStore:
                         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope, key) DO UPDATE SET"
                         " fingerprint = EXCLUDED.fingerprint,"
                         " created_at = CASE WHEN {t}.fingerprint = EXCLUDED.fingerprint"
-                        "   AND {t}.created_at > %s THEN {t}.created_at ELSE EXCLUDED.created_at END,"
+                        "   AND {t}.created_at > %s"
+                        "   THEN {t}.created_at ELSE EXCLUDED.created_at END,"
                         " claimed_at = EXCLUDED.claimed_at,"
                         " status_code = NULL, headers = NULL, body = NULL"
                     ).format(self._table, t=self._table),
                     (scope, key, fingerprint, now, now, now - self.retention),
                 )
-            if outcome is ClaimOutcome.REPLAY:
-                assert record is not None
+            if outcome is ClaimOutcome.REPLAY and record is not None:
                 return Claim(outcome, record.response)
             return Claim(outcome)
 

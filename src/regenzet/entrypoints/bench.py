@@ -8,6 +8,10 @@
   decoder, as followers use them) vs a raw keyset SELECT of the same rows in the driver's
   default (text) mode, without decoding.
 
+* ``http``: repair orders opened per second over HTTP by N concurrent clients against a real
+  server (uvicorn in a child process on loopback), with p50/p99 latency and errors, vs the same
+  use case called from N threads in process on the same store and pool.
+
 Benchmarks write to throwaway storage (a temporary schema on Postgres, temporary files beside
 the SQLite store), never to the product's data. The last line printed is one JSON object.
 """
@@ -15,9 +19,14 @@ the SQLite store), never to the product's data. The last line printed is one JSO
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +36,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
+import httpx
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -470,3 +481,298 @@ def _read_raw(conn: Any, table: str, batch: int, total: int, *, postgres: bool) 
     if count != total:
         raise click.ClickException(f"raw read {count} rows, expected {total}")
     return count / elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# http
+# ---------------------------------------------------------------------------------------------
+
+
+@bench.command("http", help="Write requests/s over HTTP with N clients vs the use case in process.")
+@click.option("--clients", type=click.IntRange(min=1, max=256), default=16, show_default=True)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Repair orders opened per variant per round.",
+)
+@click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
+def http(clients: int, count: int, rounds: int) -> None:
+    """Opens repair orders (two aggregates written per command: the order and the vehicle's
+    odometer) through a real server on loopback, and through ``Workshop.open_repair_order``
+    from as many threads in this process: the anchor, with the same store and pool."""
+    settings = Settings.from_env()
+    prepare_store(settings)
+    store = "postgres" if settings.uses_postgres else "sqlite"
+    with _http_scratch(settings) as server_settings:
+        env = event_store_env(server_settings)
+        workshop = _workshop(env)
+        try:
+            fleets = {
+                f"{name}-{r}": _fleet(workshop, f"{name}-{r}", clients)
+                for name in ("http", "in process")
+                for r in range(rounds)
+            }
+            with _Server(server_settings) as server:
+                token = _bench_token(server_settings)
+                latencies: dict[str, list[float]] = {"http": [], "in process": []}
+                rates: dict[str, list[float]] = {"http": [], "in process": []}
+                errors: list[str] = []
+                with Progress(console=console, transient=True) as progress:
+                    task = progress.add_task("http", total=rounds * 2 * count)
+                    for r in range(rounds):
+                        rate, lat = _drive(
+                            fleets[f"http-{r}"],
+                            count,
+                            lambda *a: _http_open(server.base, token, *a),
+                            progress,
+                            task,
+                            errors,
+                        )
+                        rates["http"].append(rate)
+                        latencies["http"] += lat
+                        rate, lat = _drive(
+                            fleets[f"in process-{r}"],
+                            count,
+                            lambda *a: _inprocess_open(workshop, *a),
+                            progress,
+                            task,
+                            errors,
+                        )
+                        rates["in process"].append(rate)
+                        latencies["in process"] += lat
+        finally:
+            workshop.close()
+    medians = {k: statistics.median(v) for k, v in rates.items()}
+    percentiles = {k: _percentiles(v) for k, v in latencies.items()}
+    table = Table(title=f"http on {store}: {clients} clients, {rounds} rounds x {count}")
+    for col in ("variant", "median req/s", "rounds /s", "p50 ms", "p99 ms", "vs in process"):
+        table.add_column(col)
+    for name, rate in medians.items():
+        p50, p99 = percentiles[name]
+        table.add_row(
+            name,
+            f"{rate:,.0f}",
+            ", ".join(f"{x:,.0f}" for x in rates[name]),
+            f"{p50:.1f}",
+            f"{p99:.1f}",
+            f"{rate / medians['in process']:.2f}",
+        )
+    Console().print(table)
+    if errors:
+        console.print(f"{len(errors)} errors; first: {errors[0]}")
+    click.echo(
+        _result_line(
+            "http",
+            medians["http"],
+            "requests/s",
+            medians["in process"],
+            store=store,
+            clients=clients,
+            p50_ms=round(percentiles["http"][0], 2),
+            p99_ms=round(percentiles["http"][1], 2),
+            errors=len(errors),
+            inprocess_p50_ms=round(percentiles["in process"][0], 2),
+            inprocess_p99_ms=round(percentiles["in process"][1], 2),
+        )
+    )
+
+
+Fleet = list[tuple[uuid.UUID, uuid.UUID]]  # one (customer, vehicle) per client
+
+
+@contextmanager
+def _http_scratch(settings: Settings) -> Iterator[Settings]:
+    """Settings for a throwaway server: its own data dir (store on SQLite, signing keys always)
+    and, on Postgres, its own schema, dropped afterwards."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix="bench-http-") as d:
+        scratch = attrs.evolve(settings, data_dir=Path(d), rate_limit_per_ip=0)
+        if settings.database_url is None:
+            yield scratch
+            return
+        schema = f"bench_http_{uuid.uuid4().hex[:8]}"
+        scratch = attrs.evolve(scratch, pg_schema=schema)
+        prepare_store(scratch)
+        try:
+            yield scratch
+        finally:
+            with psycopg.connect(settings.database_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _fleet(workshop: Workshop, label: str, clients: int) -> Fleet:
+    fleet = []
+    for i in range(clients):
+        customer = workshop.register_customer(
+            name=f"Bench {label} {i}", email=f"bench{i}@example.com", phone=None, actor=ADVISOR
+        ).id
+        serial = uuid.uuid4().int % 1_000_000
+        vehicle = workshop.register_vehicle(
+            vin=f"WVWZZZE1ZMP{serial:06d}",
+            plate=f"B-{i:03d}-{label[:2].upper()}",
+            make=None,
+            model="ID.3",
+            year=2021,
+            battery_kwh=Decimal("58"),
+            nominal_voltage_v=Decimal("400"),
+            owner_id=customer,
+            actor=ADVISOR,
+        ).id
+        fleet.append((customer, vehicle))
+    return fleet
+
+
+def _bench_token(settings: Settings) -> str:
+    from regenzet.application.identity import Principal
+    from regenzet.entrypoints.container import token_issuer
+
+    principal = Principal(subject="bench-advisor", role=Role.ADVISOR, staff_id=uuid.uuid4())
+    return token_issuer(settings).issue(principal, ttl=timedelta(hours=1))
+
+
+class _Server:
+    """``uvicorn`` in a child process on a free loopback port, on the scratch settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base = ""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> _Server:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGENZET_")}
+        env.update(
+            REGENZET_DATA_DIR=str(self.settings.data_dir),
+            REGENZET_RATE_LIMIT_PER_IP="0",
+            REGENZET_RATE_LIMIT_PER_SUBJECT="0",
+            REGENZET_PG_POOL_SIZE=str(self.settings.pg_pool_size),
+            REGENZET_PG_MAX_OVERFLOW=str(self.settings.pg_max_overflow),
+        )
+        if self.settings.database_url is not None:
+            env["REGENZET_DATABASE_URL"] = self.settings.database_url
+            env["REGENZET_PG_SCHEMA"] = self.settings.pg_schema
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
+            [
+                sys.executable, "-m", "uvicorn", "--factory",
+                "regenzet.entrypoints.http.app:app_from_env",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--no-access-log",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                last = (self.log.read().decode(errors="replace").strip().splitlines() or ["?"])[-1]
+                raise click.ClickException(f"the API server did not start: {last}")
+            try:
+                if httpx.get(f"{self.base}/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.__exit__()
+        raise click.ClickException("the API server did not become ready within 30 s")
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def _http_open(
+    base: str, token: str, client: Any, customer: uuid.UUID, vehicle: uuid.UUID, km: int
+) -> str | None:
+    response = client.post(
+        f"{base}/api/v1/repair-orders",
+        json={
+            "vehicle_id": str(vehicle),
+            "customer_id": str(customer),
+            "concerns": ["bench"],
+            "odometer_in_km": km,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if response.status_code != 201:
+        return f"{response.status_code} {response.text[:200]}"
+    return None
+
+
+def _inprocess_open(
+    workshop: Workshop, _client: Any, customer: uuid.UUID, vehicle: uuid.UUID, km: int
+) -> str | None:
+    workshop.open_repair_order(
+        vehicle_id=vehicle,
+        customer_id=customer,
+        concerns=["bench"],
+        odometer_in_km=km,
+        soc_in_pct=None,
+        promised_at=None,
+        actor=ADVISOR,
+    )
+    return None
+
+
+def _drive(
+    fleet: Fleet,
+    count: int,
+    open_order: Callable[..., str | None],
+    progress: Progress,
+    task: Any,
+    errors: list[str],
+) -> tuple[float, list[float]]:
+    """Each client opens its share of ``count`` orders on its own vehicle, back to back."""
+    shares = [count // len(fleet) + (1 if i < count % len(fleet) else 0) for i in range(len(fleet))]
+    latencies: list[list[float]] = [[] for _ in fleet]
+    lock = threading.Lock()
+    start = threading.Barrier(len(fleet) + 1)
+
+    def client(i: int) -> None:
+        customer, vehicle = fleet[i]
+        with httpx.Client(timeout=30) as session:
+            start.wait()
+            for n in range(shares[i]):
+                began = time.perf_counter()
+                try:
+                    error = open_order(session, customer, vehicle, 100 + n)
+                except Exception as exc:  # a failed request is an error, not a crash
+                    error = f"{type(exc).__name__}: {exc}"
+                latencies[i].append(time.perf_counter() - began)
+                if error:
+                    with lock:
+                        errors.append(error)
+                if n % 20 == 19:
+                    progress.advance(task, 20)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(fleet))]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    progress.advance(task, count % 20)
+    return count / elapsed, [x for per in latencies for x in per]
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    if len(samples) < 2:
+        only = samples[0] * 1000 if samples else 0.0
+        return only, only
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000

@@ -155,9 +155,7 @@ def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
             "WWW-Authenticate": 'Bearer error="invalid_token"'
         }
     if isinstance(exc, IdentityUnavailableError):
-        return _simple(503, "unavailable", str(exc)), {
-            "Retry-After": str(UNAVAILABLE_RETRY_AFTER)
-        }
+        return _simple(503, "unavailable", str(exc)), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
     if isinstance(exc, NotFoundError):
         return _simple(404, "not-found", str(exc)), headers
     if isinstance(exc, DomainValidationError):
