@@ -18,6 +18,7 @@ the SQLite store), never to the product's data. The last line printed is one JSO
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -509,8 +510,9 @@ def http(clients: int, count: int, rounds: int) -> None:
         env = event_store_env(server_settings)
         workshop = _workshop(env)
         try:
+            serials = itertools.count()  # distinct VINs: a repeated one is refused as a duplicate
             fleets = {
-                f"{name}-{r}": _fleet(workshop, f"{name}-{r}", clients)
+                f"{name}-{r}": _fleet(workshop, f"{name}-{r}", clients, serials)
                 for name in ("http", "in process")
                 for r in range(rounds)
             }
@@ -602,15 +604,20 @@ def _http_scratch(settings: Settings) -> Iterator[Settings]:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
-def _fleet(workshop: Workshop, label: str, clients: int) -> Fleet:
+def _fleet(workshop: Workshop, label: str, clients: int, serials: Iterator[int]) -> Fleet:
+    """One customer and one vehicle per client, registered through the use cases.
+
+    VINs use the European VW layout, which has no check digit, so any six-digit serial is
+    valid; the serials come from one counter per run because the store is fresh each run and
+    a random serial could repeat (the second registration would fail as a duplicate).
+    """
     fleet = []
     for i in range(clients):
         customer = workshop.register_customer(
             name=f"Bench {label} {i}", email=f"bench{i}@example.com", phone=None, actor=ADVISOR
         ).id
-        serial = uuid.uuid4().int % 1_000_000
         vehicle = workshop.register_vehicle(
-            vin=f"WVWZZZE1ZMP{serial:06d}",
+            vin=f"WVWZZZE1ZMP{next(serials):06d}",
             plate=f"B-{i:03d}-{label[:2].upper()}",
             make=None,
             model="ID.3",
@@ -668,20 +675,30 @@ class _Server:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        try:
+            self._wait_ready(self.process, timeout=30)
+        except BaseException:
+            # ``with`` does not call __exit__ when __enter__ raises (Ctrl-C included): stop the
+            # child here so it cannot outlive us holding connections to the scratch schema.
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_ready(self, process: subprocess.Popen[bytes], timeout: float) -> None:
+        """Polls ``GET /ready``; a child that exits first fails with the last line it logged."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self.log.seek(0)
                 last = (self.log.read().decode(errors="replace").strip().splitlines() or ["?"])[-1]
                 raise click.ClickException(f"the API server did not start: {last}")
             try:
                 if httpx.get(f"{self.base}/ready", timeout=1).status_code == 200:
-                    return self
+                    return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        self.__exit__()
-        raise click.ClickException("the API server did not become ready within 30 s")
+        raise click.ClickException(f"the API server did not become ready within {timeout:.0f} s")
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -756,6 +773,7 @@ def _drive(
                         errors.append(error)
                 if n % 20 == 19:
                     progress.advance(task, 20)
+            progress.advance(task, shares[i] % 20)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(fleet))]
     for t in threads:
@@ -765,7 +783,6 @@ def _drive(
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
-    progress.advance(task, count % 20)
     return count / elapsed, [x for per in latencies for x in per]
 
 
