@@ -9,11 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from regenzet.entrypoints.demo import demo_id
+from regenzet.entrypoints.http.policy import POLICY
 
 from .test_cli import run
 
@@ -65,15 +69,32 @@ def test_serve_demo_serves_docs_and_accepts_only_genuine_tokens(
     assert httpx.get(f"{base}/health").json() == {"status": "ok"}
     schema = httpx.get(f"{base}/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"openRepairOrder", "isolateHv", "clockOn", "invoiceRepairOrder"} <= operations
+    # Every use case of the application is an operation of the API.
+    assert operations == {*POLICY, "health", "ready"}
     assert httpx.get(f"{base}/schema").status_code == 200
 
-    token = run(["auth", "demo", "sanne"], env)
+    staff_id = str(uuid.uuid4())
+    token = run(
+        ["auth", "token", "--role", "advisor", "--subject", "eva", "--staff-id", staff_id], env
+    )
     assert token.returncode == 0, token.stderr
     bearer = token.stdout.strip()
     me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})
     assert me.status_code == 200
-    assert me.json()["role"] == "customer"
+    assert me.json() == {
+        "subject": "eva",
+        "role": "advisor",
+        "customer_id": None,
+        "staff_id": staff_id,
+    }
+    demo = run(["auth", "demo", "sanne"], env)
+    assert demo.returncode == 0, demo.stderr
+    own = httpx.get(
+        f"{base}/api/v1/customers/{demo_id('customer:sanne')}",
+        headers={"Authorization": f"Bearer {demo.stdout.strip()}"},
+    )
+    assert own.status_code == 200
+    assert own.json()["name"] == "Sanne de Vries"
 
     head, body, signature = bearer.split(".")
     forged = f"{head}.{body}.{signature[:-4]}AAAA"
