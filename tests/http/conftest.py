@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.identity import Principal
+from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
 from regenzet.entrypoints.container import (
@@ -25,6 +26,7 @@ from regenzet.entrypoints.container import (
     workshop_for,
 )
 from regenzet.entrypoints.demo import DemoLogin, demo_id, demo_logins, seed_demo
+from regenzet.entrypoints.followers import build_followers
 from regenzet.entrypoints.http.app import create_app
 from regenzet.entrypoints.http.routing import HttpServices
 from regenzet.entrypoints.settings import Settings
@@ -40,6 +42,12 @@ class Api:
     settings: Settings
     services: HttpServices
     logins: dict[str, DemoLogin]
+    followers: list[Follower] = attrs.field(factory=list)
+
+    def catch_up(self) -> None:
+        """Brings every read model up to the head of the log (what the runner does live)."""
+        for follower in self.followers:
+            follower.catch_up()
 
     def token(
         self,
@@ -88,13 +96,20 @@ def build_api(
     )
     workshop = workshop_for(env, clock)
     seed_demo(workshop, clock)
-    services = http_services(settings, workshop, env, verifier=token_verifier(settings))
+    followers, store = build_followers(workshop, env, settings)
+    for follower in followers:
+        follower.check_schema()
+        follower.catch_up()
+    services = http_services(
+        settings, workshop, env, verifier=token_verifier(settings), read_models=store
+    )
     app = create_app(services)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield Api(client, workshop, clock, settings, services, demo_logins())
+            yield Api(client, workshop, clock, settings, services, demo_logins(), followers)
     finally:
         services.idempotency.close()
+        store.close()
         workshop.close()
 
 

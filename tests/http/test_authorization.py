@@ -76,6 +76,9 @@ EXPECTED: dict[str, set[str]] = {
     "completeInspection": {T},
     "shareInspection": {A, T, M},
     "getAggregateHistory": {M, AU},
+    "getWorkshopBoard": {A, T, M, AU},
+    "getVehicleProfile": ALL,
+    "getCustomerPortal": {C, A, M, AU},
 }
 
 
@@ -190,6 +193,8 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"reason": "not now"},
     ),
     ("getInspection", "GET", f"/api/v1/inspections/{demo_id('inspection:leaf')}", None),
+    ("getVehicleProfile", "GET", f"/api/v1/vehicles/{LEAF_VEHICLE}/profile", None),
+    ("getCustomerPortal", "GET", f"/api/v1/customers/{customer_id('lukas')}/portal", None),
 ]
 
 

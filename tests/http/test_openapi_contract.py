@@ -22,6 +22,7 @@ from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import CUSTOMERS, STAFF, VEHICLES, demo_id
+from regenzet.entrypoints.followers import FollowerRunner, Waker
 from regenzet.entrypoints.http.policy import POLICY
 
 from .conftest import Api, build_api
@@ -64,8 +65,15 @@ KNOWN_CODES: dict[str, list[str]] = {
 
 @pytest.fixture(scope="module")
 def contract_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The demo garage with its followers running live, as ``regenzet serve`` runs them."""
     path: Path = tmp_path_factory.mktemp("contract")
-    yield from build_api(path, sqlite_env(path / "regenzet.db"))
+    for api in build_api(path, sqlite_env(path / "regenzet.db")):
+        runner = FollowerRunner(api.followers, Waker({}, None))
+        runner.start()
+        try:
+            yield api
+        finally:
+            runner.stop()
 
 
 @pytest.fixture(scope="module")

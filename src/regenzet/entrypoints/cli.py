@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import click
@@ -284,6 +285,112 @@ def _seed_demo_quietly() -> None:
         click.echo(report.lines()[0])
     finally:
         workshop.close()
+
+
+@cli.group(help="Read models: where each follower is, and rebuilding them.")
+def projections() -> None:
+    pass
+
+
+@projections.command("status", help="Position, head of the log and lag of every read model.")
+def projections_status() -> None:
+    from regenzet.entrypoints.followers import build_followers
+
+    container = _container()
+    settings: Settings = container.settings()
+    workshop = _workshop(container)
+    followers, store = build_followers(workshop, _env(settings), settings)
+    try:
+        head = followers[0].reader.max_notification_id() if followers else 0
+        click.echo(f"{'read model':<18} {'schema':>6} {'position':>10} {'head':>10} {'lag':>8}")
+        for follower in followers:
+            position, version = store.status(follower.name)
+            shown = "-" if version is None else str(version)
+            if version is not None and version != follower.projection.version:
+                shown += f"!={follower.projection.version}"
+            click.echo(
+                f"{follower.name:<18} {shown:>6} {position:>10} {head:>10} {head - position:>8}"
+            )
+    finally:
+        store.close()
+        workshop.close()
+
+
+@projections.command("rebuild", help="Empty read models and replay the whole log into them.")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+def projections_rebuild(names: tuple[str, ...]) -> None:
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+    from regenzet.entrypoints.followers import build_followers
+
+    container = _container()
+    settings: Settings = container.settings()
+    workshop = _workshop(container)
+    followers, store = build_followers(workshop, _env(settings), settings)
+    try:
+        known = {f.name: f for f in followers}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise CliError(f"no read model {unknown[0]!r} (have: {', '.join(known)})")
+        chosen = [known[n] for n in names] if names else followers
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            "{task.completed:,}/{task.total:,} events",
+            TimeRemainingColumn(),
+            transient=False,
+        ) as progress:
+            for follower in chosen:
+                head = follower.reader.max_notification_id()
+                task = progress.add_task(follower.name, total=head)
+
+                def advance(n: int, task: Any = task) -> None:
+                    progress.advance(task, n)
+
+                # Replays up to the head, then catches up with whatever the API wrote meanwhile.
+                follower.rebuild(advance)
+                progress.update(task, total=max(head, follower.position()))
+        for follower in chosen:
+            click.echo(f"{follower.name}: rebuilt up to position {follower.position()}")
+    finally:
+        store.close()
+        workshop.close()
+
+
+@cli.group(help="Followers of the event log (read models).")
+def followers() -> None:
+    pass
+
+
+@followers.command("run", help="Keep every read model caught up until stopped (Ctrl-C).")
+def followers_run() -> None:
+    import signal
+    import threading
+
+    from regenzet.entrypoints.followers import runner_for
+
+    container = _container()
+    settings: Settings = container.settings()
+    workshop = _workshop(container)
+    runner = runner_for(workshop, _env(settings), settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner.start()
+    click.echo(f"following {', '.join(f.name for f in runner.followers)} (Ctrl-C stops)")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        workshop.close()
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    from regenzet.entrypoints.container import event_store_env
+
+    return event_store_env(settings)
 
 
 def _register_optional_commands() -> None:

@@ -36,10 +36,16 @@ from regenzet.adapters.persistence import (
     redact,
     sqlite_env,
 )
+from regenzet.adapters.read_models import (
+    InMemoryReadModelStore,
+    PostgresReadModelStore,
+    SqliteReadModelStore,
+)
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.ports import EventLogReader
+from regenzet.application.projections import ReadModelStore
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.settings import Settings, SettingsError
 
@@ -58,6 +64,7 @@ __all__ = [
     "http_services",
     "idempotency_store",
     "prepare_store",
+    "read_model_store",
     "token_issuer",
     "token_verifier",
     "workshop_for",
@@ -186,11 +193,36 @@ def idempotency_store(env: dict[str, str], settings: Settings) -> IdempotencySto
     return InMemoryIdempotencyStore(retention=retention)
 
 
+def read_model_store(env: dict[str, str], settings: Settings) -> ReadModelStore:
+    """Read models in the same kind of database as the events: a SQLite file of their own
+    beside the event store (so followers never hold its write lock), or the Postgres schema."""
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.sqlite":
+        return SqliteReadModelStore(Path(env["SQLITE_DBNAME"]).with_name("read_models.db"))
+    if module == "eventsourcing.postgres":
+        conninfo = {
+            "host": env["POSTGRES_HOST"],
+            "port": env["POSTGRES_PORT"],
+            "user": env["POSTGRES_USER"],
+            "password": env["POSTGRES_PASSWORD"],
+            "dbname": env["POSTGRES_DBNAME"],
+        }
+        return PostgresReadModelStore(
+            conninfo,
+            schema=env.get("POSTGRES_SCHEMA") or "public",
+            pool_size=2,
+            max_overflow=settings.pg_max_overflow,
+            connect_timeout=settings.pg_connect_timeout,
+        )
+    return InMemoryReadModelStore()
+
+
 def http_services(
     settings: Settings,
     workshop: Workshop,
     env: dict[str, str],
     verifier: TokenVerifier | None = None,
+    read_models: ReadModelStore | None = None,
 ) -> HttpServices:
     """Everything the HTTP handlers need, for one workshop and store."""
     from regenzet.application.access import ObjectAccess
@@ -198,6 +230,7 @@ def http_services(
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
 
     return HttpServices(
+        read_models=read_models,
         workshop=workshop,
         access=ObjectAccess(workshop),
         idempotency=idempotency_store(env, settings),

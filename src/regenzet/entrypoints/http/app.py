@@ -5,7 +5,7 @@ uvicorn calls (``regenzet serve``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -29,6 +29,7 @@ from litestar.openapi.spec import (
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
+from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
 from regenzet.entrypoints.http.routing import (
     HttpServices,
@@ -47,7 +48,13 @@ API_VERSION = "1.0.0"
 MAX_REQUEST_BODY = 256 * 1024
 
 
-def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) -> Litestar:
+def create_app(
+    services: HttpServices,
+    *,
+    cors_origins: tuple[str, ...] = (),
+    on_startup: Sequence[Callable[[], None]] = (),
+    on_shutdown: Sequence[Callable[[], None]] = (),
+) -> Litestar:
     gatekeeper = services.gatekeeper
 
     # Litestar deep-copies route handlers and their guards when registering them; a plain
@@ -64,6 +71,7 @@ def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) ->
             RepairOrderController,
             InspectionController,
             SystemController,
+            ReadModelController,
         ],
         guards=[guard],
         security=[{"bearer": []}],
@@ -102,6 +110,8 @@ def create_app(services: HttpServices, *, cors_origins: tuple[str, ...] = ()) ->
         logging_config=None,
         debug=False,
         lifespan=[partial(_purge_expired_keys, services)],
+        on_startup=list(on_startup),
+        on_shutdown=list(on_shutdown),
     )
     _tidy_openapi(app)
     return app

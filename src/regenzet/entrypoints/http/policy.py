@@ -73,6 +73,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "attachInspectionMedia": frozenset({T}),
     "completeInspection": frozenset({T}),
     "shareInspection": frozenset({A, T, M}),
+    # read models
+    "getWorkshopBoard": frozenset({A, T, M, AU}),
+    "getVehicleProfile": EVERYONE,
+    "getCustomerPortal": frozenset({C, A, M, AU}),
     # audit
     "getAggregateHistory": frozenset({M, AU}),
 }

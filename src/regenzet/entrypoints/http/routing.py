@@ -17,6 +17,7 @@ from regenzet.application.access import ObjectAccess
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
+from regenzet.application.projections import ReadModelStore
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.http.problems import etag
 from regenzet.entrypoints.http.schemas import Problem
@@ -37,6 +38,7 @@ class HttpServices:
     idempotency: IdempotencyStore
     clock: Clock
     gatekeeper: Gatekeeper
+    read_models: ReadModelStore | None = None
 
 
 _DESCRIPTIONS = {

@@ -1,0 +1,168 @@
+"""Running the followers: in a background thread of ``regenzet serve`` or as their own process
+(``regenzet followers run``), woken by Postgres NOTIFY or by polling, restarted after failures.
+
+A follower that fails (lost connection, a database restart) is retried with backoff and
+resumes from its stored position; nothing is applied twice because the position moves in the
+same transaction as the read-model rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from regenzet.application.projections import Follower, ReadModelStore
+from regenzet.application.read_models import all_projections
+from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.container import (
+    INFRASTRUCTURE_ERRORS,
+    event_log_reader,
+    read_model_store,
+)
+from regenzet.entrypoints.settings import Settings
+
+logger = logging.getLogger("regenzet.followers")
+
+# SQLite cannot push: poll the head of the log this often when idle.
+SQLITE_POLL_SECONDS = 0.02
+# Postgres pushes NOTIFY; a lost notification costs at most this long.
+POSTGRES_FALLBACK_POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 10.0
+
+
+def build_followers(
+    workshop: Workshop, env: dict[str, str], settings: Settings
+) -> tuple[list[Follower], ReadModelStore]:
+    """One follower per read model, sharing a store and the log reader."""
+    store = read_model_store(env, settings)
+    reader = event_log_reader(env, workshop)
+
+    def load(aggregate_id: Any, version: int) -> Any:
+        return workshop.repository.get(aggregate_id, version=version)
+
+    followers = [
+        Follower(projection, store, reader, workshop.decode_rows)
+        for projection in all_projections(load)
+    ]
+    for follower in followers:
+        follower.store.prepare(follower.projection)
+    return followers, store
+
+
+class Waker:
+    """Waits for "the log may have grown": a NOTIFY on Postgres, a short sleep on SQLite."""
+
+    def __init__(self, env: dict[str, str], channel: str | None) -> None:
+        self._conn: psycopg.Connection[Any] | None = None
+        self._env = env
+        self._channel = channel
+
+    def wait(self, stop: threading.Event) -> None:
+        if self._channel is None:
+            stop.wait(SQLITE_POLL_SECONDS)
+            return
+        try:
+            conn = self._listen()
+            for _ in conn.notifies(timeout=POSTGRES_FALLBACK_POLL_SECONDS, stop_after=1):
+                break
+        except psycopg.Error:
+            self.close()
+            stop.wait(POSTGRES_FALLBACK_POLL_SECONDS)
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        channel = self._channel or ""
+        if self._conn is None or self._conn.closed:
+            env = self._env
+            self._conn = psycopg.connect(
+                host=env["POSTGRES_HOST"],
+                port=env["POSTGRES_PORT"],
+                user=env["POSTGRES_USER"],
+                password=env["POSTGRES_PASSWORD"],
+                dbname=env["POSTGRES_DBNAME"],
+                connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+                autocommit=True,
+            )
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+class FollowerRunner:
+    """Keeps every follower caught up until stopped (supervised, in one thread)."""
+
+    def __init__(
+        self,
+        followers: list[Follower],
+        waker: Waker,
+        *,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.followers = followers
+        self.waker = waker
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._on_error = on_error
+
+    def start(self) -> None:
+        for follower in self.followers:
+            follower.check_schema()
+        self.thread = threading.Thread(target=self.run, name="regenzet-followers", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        self.waker.close()
+
+    def run(self) -> None:
+        backoff = 0.1
+        while not self.stop_event.is_set():
+            try:
+                applied = sum(follower.step() for follower in self.followers)
+                backoff = 0.1
+            except Exception as exc:  # supervise: log, back off, resume from the position
+                if isinstance(exc, INFRASTRUCTURE_ERRORS):
+                    logger.warning("follower failed, retrying in %.1f s: %s", backoff, exc)
+                else:
+                    logger.exception("follower failed, retrying in %.1f s", backoff)
+                if self._on_error:
+                    self._on_error(exc)
+                self.waker.close()
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            if not applied:
+                self.waker.wait(self.stop_event)
+
+
+def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> FollowerRunner:
+    followers, _store = build_followers(workshop, env, settings)
+    channel = getattr(workshop.recorder, "channel_name", None)
+    return FollowerRunner(followers, Waker(env, channel if settings.uses_postgres else None))
+
+
+def lag(follower: Follower) -> tuple[int, int]:
+    """(position, head of the log)."""
+    return follower.position(), follower.reader.max_notification_id()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
