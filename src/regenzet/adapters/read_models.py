@@ -263,7 +263,8 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
     text = f"SELECT key, doc, {order} FROM {table}"  # noqa: S608 -- names checked above
     if where:
         text += " WHERE " + " AND ".join(where)
-    text += f" ORDER BY {order}, key LIMIT {int(query.limit) + 1}"
+    ordering = f"{order}, key" if query.order_by else "key"
+    text += f" ORDER BY {ordering} LIMIT {int(query.limit) + 1}"
     return text, params
 
 
