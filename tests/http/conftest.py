@@ -79,12 +79,9 @@ class Api:
 
 
 def demo_settings(data_dir: Path, **changes: Any) -> Settings:
-    return attrs.evolve(
-        Settings(data_dir=data_dir, database_url=None),
-        rate_limit_per_ip=0,
-        rate_limit_per_subject=0,
-        **changes,
-    )
+    """Local settings with the rate limits off unless ``changes`` turn them on."""
+    defaults: dict[str, Any] = {"rate_limit_per_ip": 0, "rate_limit_per_subject": 0}
+    return attrs.evolve(Settings(data_dir=data_dir, database_url=None), **(defaults | changes))
 
 
 def build_api(

@@ -318,7 +318,14 @@ def projections_status() -> None:
 
 @projections.command("rebuild", help="Empty read models and replay the whole log into them.")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-def projections_rebuild(names: tuple[str, ...]) -> None:
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Events per transaction.",
+)
+def projections_rebuild(names: tuple[str, ...], batch: int) -> None:
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
     from regenzet.entrypoints.followers import build_followers
@@ -341,6 +348,7 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
             transient=False,
         ) as progress:
             for follower in chosen:
+                follower.batch = batch
                 head = follower.reader.max_notification_id()
                 task = progress.add_task(follower.name, total=head)
 

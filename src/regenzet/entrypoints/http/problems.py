@@ -128,6 +128,9 @@ def _field_problems(exc: ValidationException) -> list[FieldProblem]:
             key = unknown.group(1)
         elif at_path and at_path.group(1):
             key = at_path.group(1)
+        elif item.get("source") == "header" and isinstance(key, str):
+            # Name the header the client sent, not our parameter: if_match -> If-Match.
+            key = "-".join(part.capitalize() for part in key.split("_"))
         problems.append(
             FieldProblem(
                 field=str(key) if key else None, source=item.get("source"), message=message
@@ -191,7 +194,13 @@ def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if status < 500 else TITLES.get(status, "Error")
-        kind = {401: "unauthorized", 403: "forbidden", 404: "not-found", 429: "rate-limited"}
+        kind = {
+            400: "invalid-request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not-found",
+            429: "rate-limited",
+        }
         return _simple(status, kind.get(status, "http-error"), detail), dict(exc.headers or {})
     return _simple(500, "internal", "an unexpected error occurred"), headers
 

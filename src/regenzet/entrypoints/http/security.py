@@ -46,25 +46,34 @@ def client_address(
 ) -> str:
     """The caller's address: the peer, unless the peer is a trusted proxy, in which case the
     right-most address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
-    peer = peer or "unknown"
+    normalised = _ip(peer) if peer else None
+    peer = str(normalised) if normalised is not None else (peer or "unknown")
     if not trusted or not _is_trusted(peer, trusted) or not forwarded_for:
         return peer
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return peer  # garbage in the header: fall back to the proxy itself
+            ip = _ip(hop)
+            # Garbage in the header: fall back to the proxy itself.
+            return str(ip) if ip is not None else peer
     return hops[0] if hops else peer
 
 
-def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, with an IPv4 address seen through a dual-stack socket (``::ffff:a.b.c.d``)
+    turned back into IPv4 so it matches IPv4 ranges."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in net for net in trusted)
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in net for net in trusted)
 
 
 class RateLimiter:
@@ -150,7 +159,8 @@ class Gatekeeper:
             principal = self.authenticate(connection)
         except AuthenticationError:
             raise NotAuthorizedException(
-                "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+                "invalid or expired token",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from None
         connection.scope["user"] = principal
         wait = self.per_subject.acquire(principal.subject)
