@@ -96,6 +96,15 @@ def test_serve_demo_serves_docs_and_accepts_only_genuine_tokens(
     assert own.status_code == 200
     assert own.json()["name"] == "Sanne de Vries"
 
+    # The server runs the followers: the board shows the demo's repair orders.
+    eva = run(["auth", "demo", "eva"], env).stdout.strip()
+    board = httpx.get(
+        f"{base}/api/v1/board?limit=100&min_position=1",
+        headers={"Authorization": f"Bearer {eva}"},
+    )
+    assert board.status_code == 200, board.text
+    assert len(board.json()["items"]) == 7
+
     head, body, signature = bearer.split(".")
     forged = f"{head}.{body}.{signature[:-4]}AAAA"
     refused = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {forged}"})

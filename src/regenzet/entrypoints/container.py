@@ -246,13 +246,23 @@ def http_services(
 
 def http_app_from_settings(settings: Settings) -> Litestar:
     """The API for the configured store (what ``regenzet serve`` runs)."""
+    from regenzet.entrypoints.followers import runner_for
     from regenzet.entrypoints.http.app import create_app
 
     prepare_store(settings)
     container = Container(settings=settings)
     workshop: Workshop = container.services.workshop()
     env = event_store_env(settings)
-    return create_app(http_services(settings, workshop, env), cors_origins=settings.cors_origins)
+    # The read models are kept up to date by followers in a background thread of this process
+    # (a separate ``regenzet followers run`` service may follow too: they take turns safely).
+    runner = runner_for(workshop, env, settings)
+    store = runner.followers[0].store if runner.followers else None
+    return create_app(
+        http_services(settings, workshop, env, read_models=store),
+        cors_origins=settings.cors_origins,
+        on_startup=[runner.start],
+        on_shutdown=[runner.stop],
+    )
 
 
 class Core(containers.DeclarativeContainer):
