@@ -79,6 +79,9 @@ EXPECTED: dict[str, set[str]] = {
     "getWorkshopBoard": {A, T, M, AU},
     "getVehicleProfile": ALL,
     "getCustomerPortal": {C, A, M, AU},
+    "getTechnicianWorkload": {A, T, M, AU},
+    "getInspectionSummary": ALL,
+    "getKpis": {M, AU},
 }
 
 
@@ -195,6 +198,12 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("getInspection", "GET", f"/api/v1/inspections/{demo_id('inspection:leaf')}", None),
     ("getVehicleProfile", "GET", f"/api/v1/vehicles/{LEAF_VEHICLE}/profile", None),
     ("getCustomerPortal", "GET", f"/api/v1/customers/{customer_id('lukas')}/portal", None),
+    (
+        "getInspectionSummary",
+        "GET",
+        f"/api/v1/inspections/{demo_id('inspection:leaf')}/summary",
+        None,
+    ),
 ]
 
 

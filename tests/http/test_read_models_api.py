@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,39 @@ def test_customers_see_their_own_portal_and_profiles_only(live_api: Api) -> None
         c.get(f"/api/v1/vehicles/{LEAF}/profile", headers=live_api.auth("sanne")).status_code == 404
     )
     assert c.get("/api/v1/board", headers=live_api.auth("lukas")).status_code == 403
+
+
+def test_workload_summary_and_kpis_follow_the_garage(live_api: Api) -> None:
+    c = live_api.client
+    noor = c.get(f"/api/v1/technicians/{staff_id('noor')}/workload", headers=live_api.auth("noor"))
+    assert noor.status_code == 200
+    assert noor.json()["item"]["assigned_jobs"]
+    # A technician sees only their own workload.
+    assert (
+        c.get(
+            f"/api/v1/technicians/{staff_id('daan')}/workload", headers=live_api.auth("noor")
+        ).status_code
+        == 404
+    )
+    summary = c.get(
+        f"/api/v1/inspections/{order_inspection()}/summary", headers=live_api.auth("lukas")
+    )
+    assert summary.status_code == 200
+    assert sum(summary.json()["item"]["ratings"].values()) == summary.json()["item"]["rated_items"]
+    # Event times are when the demo was seeded (now), whatever the demo's business clock says.
+    today = datetime.now(UTC).date()
+    window = f"from={today - timedelta(days=40)}&to={today + timedelta(days=1)}"
+    kpis = c.get(f"/api/v1/kpis?period=month&{window}", headers=live_api.auth("pieter"))
+    assert kpis.status_code == 200
+    rows = kpis.json()["rows"]
+    assert sum(r["orders_opened"] for r in rows) == 7
+    assert c.get("/api/v1/kpis", headers=live_api.auth("eva")).status_code == 403
+    assert (
+        c.get("/api/v1/kpis?from=2026-02-01&to=2026-01-01", headers=live_api.auth("pieter"))
+    ).status_code == 422
+
+
+def order_inspection() -> object:
+    from regenzet.entrypoints.demo import demo_id
+
+    return demo_id("inspection:leaf")

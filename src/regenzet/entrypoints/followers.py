@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from regenzet.application.operations_models import operations_projections
 from regenzet.application.projections import Follower, ReadModelStore
 from regenzet.application.read_models import all_projections
 from regenzet.application.workshop import Workshop
@@ -48,7 +49,7 @@ def build_followers(
 
     followers = [
         Follower(projection, store, reader, workshop.decode_rows)
-        for projection in all_projections(load)
+        for projection in [*all_projections(load), *operations_projections(load)]
     ]
     for follower in followers:
         follower.store.prepare(follower.projection)

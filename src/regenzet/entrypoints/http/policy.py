@@ -77,6 +77,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "getWorkshopBoard": frozenset({A, T, M, AU}),
     "getVehicleProfile": EVERYONE,
     "getCustomerPortal": frozenset({C, A, M, AU}),
+    "getTechnicianWorkload": frozenset({A, T, M, AU}),
+    "getInspectionSummary": EVERYONE,
+    "getKpis": frozenset({M, AU}),
     # audit
     "getAggregateHistory": frozenset({M, AU}),
 }

@@ -7,8 +7,8 @@ otherwise it is a 503 with ``Retry-After``.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -16,7 +16,9 @@ from litestar import Controller
 from litestar.params import FromPath, QueryParameter
 
 from regenzet.application.errors import NotFoundError
+from regenzet.application.operations_models import roll_up
 from regenzet.application.projections import Query, ReadModelStore, wait_for_position
+from regenzet.domain.common import Role
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -79,6 +81,16 @@ def _caught_up(services: Any, store: ReadModelStore, name: str, minimum: int | N
             headers={"Retry-After": "1"},
         )
     return store.status(name)[0]
+
+
+class KpiReport(msgspec.Struct, kw_only=True):
+    period: str
+    rows: list[dict[str, Any]]
+    position: int
+
+
+# A year of daily rows is the most one report reads.
+MAX_KPI_DAYS = 400
 
 
 class ReadModelController(Controller):
@@ -181,3 +193,81 @@ class ReadModelController(Controller):
         if doc is None:
             raise NotFoundError("customer", customer_id)
         return Document(item=doc, position=position)
+
+    @query(
+        "/technicians/{staff_id:uuid}/workload",
+        "getTechnicianWorkload",
+        "Assigned jobs, the clocked-on job, hours per day, HV level and certificate expiry",
+        problems=READ_MODEL_PROBLEMS,
+    )
+    def technician_workload(
+        self,
+        staff_id: FromPath[UUID],
+        services: Services,
+        principal: Caller,
+        min_position: MinPosition = None,
+    ) -> Document:
+        # Technicians see their own workload; advisors, managers and auditors everyone's.
+        if principal.role is Role.TECHNICIAN and principal.staff_id != staff_id:
+            raise NotFoundError("technician", staff_id)
+        store = _store(services)
+        position = _caught_up(services, store, "technician_workload", min_position)
+        doc = store.get("workload", str(staff_id))
+        if doc is None:
+            raise NotFoundError("technician", staff_id)
+        return Document(item=doc, position=position)
+
+    @query(
+        "/inspections/{inspection_id:uuid}/summary",
+        "getInspectionSummary",
+        "Counts by rating, measurements with pass/fail, recommended jobs",
+        problems=READ_MODEL_PROBLEMS,
+    )
+    def inspection_summary(
+        self,
+        inspection_id: FromPath[UUID],
+        services: Services,
+        principal: Caller,
+        min_position: MinPosition = None,
+    ) -> Document:
+        services.access.inspection(principal, inspection_id)
+        store = _store(services)
+        position = _caught_up(services, store, "inspection_summaries", min_position)
+        doc = store.get("inspection_summaries", str(inspection_id))
+        if doc is None:
+            raise NotFoundError("inspection", inspection_id)
+        return Document(item=doc, position=position)
+
+    @query(
+        "/kpis",
+        "getKpis",
+        "Car count, average order value, approval rate, labour efficiency, HV jobs, time in state",
+        problems=READ_MODEL_PROBLEMS,
+    )
+    def kpis(
+        self,
+        services: Services,
+        period: Annotated[Literal["day", "week", "month"], QueryParameter()] = "day",
+        day_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        day_to: Annotated[date | None, QueryParameter(name="to")] = None,
+        min_position: MinPosition = None,
+    ) -> KpiReport:
+        store = _store(services)
+        position = _caught_up(services, store, "kpis", min_position)
+        end = day_to or services.clock.today()
+        start = day_from or end - timedelta(days=30)
+        if start > end:
+            raise ApiError(422, "validation", "from must not be after to", field="from")
+        if (end - start).days > MAX_KPI_DAYS:
+            raise ApiError(
+                422, "validation", f"at most {MAX_KPI_DAYS} days per report", field="from"
+            )
+        days = store.query(
+            Query(
+                "kpis_daily",
+                between=("day", start.isoformat(), end.isoformat()),
+                order_by="day",
+                limit=MAX_KPI_DAYS + 1,
+            )
+        ).items
+        return KpiReport(period=period, rows=roll_up(days, period), position=position)
