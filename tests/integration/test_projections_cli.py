@@ -1,0 +1,69 @@
+"""``regenzet projections status|rebuild`` after ``regenzet demo``, on SQLite and Postgres, and a
+read model whose schema version changed refuses to run until it is rebuilt."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from .test_cli import run
+
+READ_MODELS = [
+    "workshop_board",
+    "vehicle_profiles",
+    "customer_portal",
+    "technician_workload",
+    "inspection_summaries",
+    "kpis",
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {"REGENZET_DATA_DIR": str(tmp_path)}
+    if request.param == "sqlite":
+        yield env
+        return
+    dsn = request.getfixturevalue("postgres_dsn")
+    schema = f"cli_{uuid.uuid4().hex[:8]}"
+    yield env | {"REGENZET_DATABASE_URL": dsn, "REGENZET_PG_SCHEMA": schema}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _status(env: dict[str, str]) -> dict[str, list[str]]:
+    result = run(["projections", "status"], env)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_rebuild_then_status_after_the_demo(store: dict[str, str]) -> None:
+    assert run(["demo"], store).returncode == 0
+    before = _status(store)
+    assert sorted(before) == sorted(READ_MODELS)
+    rebuilt = run(["projections", "rebuild"], store)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    after = _status(store)
+    for name in READ_MODELS:
+        schema, position, head, lag = after[name]
+        assert schema == "1"
+        assert position == head
+        assert lag == "0"
+        assert int(head) > 100
+
+
+def test_rebuilding_one_read_model_and_an_unknown_name(store: dict[str, str]) -> None:
+    assert run(["demo"], store).returncode == 0
+    one = run(["projections", "rebuild", "kpis"], store)
+    assert one.returncode == 0, one.stderr
+    assert "kpis: rebuilt up to position" in one.stdout
+    unknown = run(["projections", "rebuild", "nope"], store)
+    assert unknown.returncode == 1
+    assert "no read model 'nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
