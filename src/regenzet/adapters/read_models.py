@@ -14,6 +14,7 @@ live in ``rm_positions``. Names come from code, never from input, and are checke
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import sqlite3
@@ -95,13 +96,21 @@ class _BufferedTx:
         self._read = read
         self._position = position
         self.pending: dict[tuple[str, str], Doc | None] = {}
+        # Documents read in this transaction (None for a miss). Only this follower writes its
+        # tables while it holds the position, so they cannot change under it: a batch reads
+        # each document once instead of once per event (the board reads the same vehicle and
+        # customer for every event of an order).
+        self._read_cache: dict[tuple[str, str], Doc | None] = {}
 
     def get(self, table: str, key: str) -> Doc | None:
         found = self.pending.get((table, key), _MISSING)
-        if found is not _MISSING:
-            return found  # type: ignore[return-value]
-        doc: Doc | None = self._read(table, key)
-        return doc
+        if found is _MISSING:
+            found = self._read_cache.get((table, key), _MISSING)
+            if found is _MISSING:
+                found = self._read(table, key)
+                self._read_cache[(table, key)] = found
+        # A copy: a projection may change what it read without putting it back.
+        return copy.deepcopy(found)  # type: ignore[return-value]
 
     def put(self, table: str, key: str, doc: Doc) -> None:
         self.pending[(table, key)] = doc
