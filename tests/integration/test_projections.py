@@ -224,3 +224,39 @@ def _prefill(data_dir: Path) -> None:
             workshop.record_odometer(vehicle, km=start + i, actor=actor)
     finally:
         workshop.close()
+
+
+def test_a_rebuild_while_the_api_writes_catches_up_and_matches_a_quiet_rebuild(
+    garage: tuple[Workshop, list[Follower], ReadModelStore],
+) -> None:
+    import threading
+
+    from regenzet.domain.common import Actor, Role
+
+    workshop, followers, store = garage
+    vehicle = workshop.find_vehicle_id("5YJ3E1EA2KF317000")
+    actor = Actor("advisor", Role.ADVISOR)
+    done = threading.Event()
+
+    def write() -> None:
+        km = workshop.get_vehicle(vehicle).odometer_km
+        for i in range(1, 200):
+            workshop.record_odometer(vehicle, km=km + i, actor=actor)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    for follower in followers:
+        follower.batch = 20
+        follower.rebuild()
+    writer.join()
+    assert done.is_set()
+    for follower in followers:
+        follower.catch_up()  # ...and then it follows
+    during = checksum(store)
+    for follower in followers:
+        follower.rebuild()
+    assert checksum(store) == during
+    profile = store.get("vehicle_profiles", str(vehicle))
+    assert profile is not None
+    assert profile["odometer_km"] == workshop.get_vehicle(vehicle).odometer_km
