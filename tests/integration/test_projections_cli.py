@@ -67,3 +67,17 @@ def test_rebuilding_one_read_model_and_an_unknown_name(store: dict[str, str]) ->
     assert unknown.returncode == 1
     assert "no read model 'nope'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_serve_refuses_an_outdated_read_model_in_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {"REGENZET_DATA_DIR": str(tmp_path)}
+    assert run(["demo"], env).returncode == 0
+    assert run(["projections", "rebuild", "kpis"], env).returncode == 0
+    with sqlite3.connect(tmp_path / "read_models.db") as conn:
+        conn.execute("UPDATE rm_positions SET version = 0 WHERE name = 'kpis'")
+    served = run(["serve", "--port", "1"], env, timeout=60)
+    assert served.returncode == 1
+    assert "regenzet projections rebuild kpis" in served.stderr
+    assert "Traceback" not in served.stderr

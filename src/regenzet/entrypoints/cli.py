@@ -24,6 +24,7 @@ from regenzet.application.identity import (
     InvalidPrincipalError,
     Principal,
 )
+from regenzet.application.projections import SchemaOutdatedError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import DomainError, Role
 from regenzet.entrypoints.container import (
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (DomainError, ApplicationError, SettingsError) as exc:
+    except (DomainError, ApplicationError, SettingsError, SchemaOutdatedError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except INFRASTRUCTURE_ERRORS as exc:

@@ -256,6 +256,8 @@ def http_app_from_settings(settings: Settings) -> Litestar:
     # The read models are kept up to date by followers in a background thread of this process
     # (a separate ``regenzet followers run`` service may follow too: they take turns safely).
     runner = runner_for(workshop, env, settings)
+    for follower in runner.followers:
+        follower.check_schema()  # an outdated read model stops start-up with one clear line
     store = runner.followers[0].store if runner.followers else None
     return create_app(
         http_services(settings, workshop, env, read_models=store),
