@@ -155,11 +155,6 @@ def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> F
     return FollowerRunner(followers, Waker(env, channel if settings.uses_postgres else None))
 
 
-def lag(follower: Follower) -> tuple[int, int]:
-    """(position, head of the log)."""
-    return follower.position(), follower.reader.max_notification_id()
-
-
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
