@@ -137,3 +137,86 @@ def test_the_runner_survives_a_failing_step_and_resumes(
         store.close()
     assert failures["left"] == 0
     assert lag is not None
+
+
+def test_a_follower_that_keeps_failing_does_not_stop_the_others(
+    sqlite_workshop: tuple[Workshop, dict[str, str]], tmp_path: Path
+) -> None:
+    workshop, env = sqlite_workshop
+    followers, store = build_followers(workshop, env, Settings(tmp_path, None))
+    broken = followers[0]
+
+    def always_fails() -> int:
+        raise ValueError("a bug in one projection")
+
+    broken.step = always_fails  # type: ignore[method-assign]
+    runner = FollowerRunner(followers, Waker(env, None))
+    runner.start()
+    try:
+        position = _register(workshop, 1)
+        others = followers[1:]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(f.position() < position for f in others):
+            time.sleep(0.01)
+    finally:
+        runner.stop()
+        store.close()
+    assert [f.position() >= position for f in others] == [True] * len(others)
+    assert broken.position() < position
+
+
+def test_the_postgres_log_reader_reconnects_after_its_connection_is_killed(
+    postgres_workshop: tuple[Workshop, dict[str, str]], postgres_dsn: str
+) -> None:
+    import psycopg
+
+    from regenzet.entrypoints.container import event_log_reader
+
+    workshop, env = postgres_workshop
+    reader = event_log_reader(env, workshop)
+    try:
+        _register(workshop, 1)
+        assert len(reader.read(0, 10)) == 1
+        pid = reader._conn.info.backend_pid  # type: ignore[attr-defined]
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            reader.read(0, 10)  # the failure a follower's supervisor sees once
+        _register(workshop, 2)
+        assert len(reader.read(0, 10)) == 2  # and its retry works
+        assert reader.max_notification_id() >= 2
+    finally:
+        reader.close()
+
+
+def test_a_postgres_rebuild_does_not_deadlock_with_a_live_runner(
+    postgres_workshop: tuple[Workshop, dict[str, str]], tmp_path: Path, postgres_dsn: str
+) -> None:
+    """The runner's transaction has locked its position row when a rebuild starts; the
+    rebuild must queue behind it rather than drop the tables the runner is about to read."""
+    import threading
+
+    workshop, env = postgres_workshop
+    followers, store = build_followers(workshop, env, Settings(tmp_path, postgres_dsn))
+    board = followers[0]
+    board.check_schema()
+    board_table = board.projection.tables[0].name
+    errors: list[BaseException] = []
+
+    def rebuild() -> None:
+        try:
+            board.store.reset(board.projection)
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        with board.store.transaction(board.name) as tx:
+            thread = threading.Thread(target=rebuild)
+            thread.start()
+            time.sleep(0.5)  # the rebuild is now waiting on a lock
+            tx.get(board_table, "anything")
+        thread.join(10)
+        assert errors == []
+        assert not thread.is_alive()
+    finally:
+        store.close()

@@ -23,6 +23,7 @@ class PostgresEventLogReader:
     def __init__(
         self, conninfo: dict[str, Any], *, schema: str = "public", table: str = "regenzet_events"
     ) -> None:
+        self._conninfo = conninfo
         self._conn = psycopg.connect(**conninfo, autocommit=True)
         name = sql.Identifier(schema, table)
         self._read = sql.SQL(
@@ -31,13 +32,20 @@ class PostgresEventLogReader:
         ).format(name)
         self._max = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}").format(name)
 
+    def _connection(self) -> psycopg.Connection[Any]:
+        # After a database restart or failover the old connection is closed for good:
+        # reconnect, so a follower's retry resumes instead of failing forever.
+        if self._conn.closed:
+            self._conn = psycopg.connect(**self._conninfo, autocommit=True)
+        return self._conn
+
     def read(self, after: int, limit: int) -> list[LogRow]:
-        with self._conn.cursor(binary=True) as cur:
+        with self._connection().cursor(binary=True) as cur:
             cur.execute(self._read, (after, limit), prepare=True)
             return cur.fetchall()
 
     def max_notification_id(self) -> int:
-        row = self._conn.execute(self._max).fetchone()
+        row = self._connection().execute(self._max).fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:

@@ -372,6 +372,8 @@ class SqliteReadModelStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tables = _Tables()
         self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
         conn = self._conn()
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(
@@ -382,10 +384,16 @@ class SqliteReadModelStore:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            # check_same_thread=False only so close() can close every thread's connection;
+            # each connection is still used by the one thread that opened it.
+            conn = sqlite3.connect(
+                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
         return conn
 
     def prepare(self, projection: Projection) -> None:
@@ -458,10 +466,13 @@ class SqliteReadModelStore:
         return _sql_page(self._conn().execute(text, params).fetchall(), query)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        # Every thread's connection (HTTP workers, the runner), not only the caller's.
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        # Threads that call again get a new connection rather than a closed one.
+        self._local = threading.local()
 
 
 class PostgresReadModelStore:
@@ -545,6 +556,16 @@ class PostgresReadModelStore:
     def reset(self, projection: Projection) -> None:
         self.prepare(projection)
         with self._pool.connection() as conn, conn.transaction():
+            # The position row first, as a follower's transaction does: taking the two locks
+            # in the same order means a rebuild never deadlocks with a live runner.
+            conn.execute(
+                "INSERT INTO rm_positions (name, position) VALUES (%s, 0)"
+                " ON CONFLICT (name) DO NOTHING",
+                (projection.name,),
+            )
+            conn.execute(
+                "SELECT 1 FROM rm_positions WHERE name = %s FOR UPDATE", (projection.name,)
+            )
             for spec in projection.tables:
                 for statement in [*_drop(spec), *_ddl(spec, postgres=True)]:
                     conn.execute(sql.SQL(statement))

@@ -129,23 +129,39 @@ class FollowerRunner:
         self.waker.close()
 
     def run(self) -> None:
-        backoff = 0.1
+        # Each follower is supervised on its own: one that fails (a bug in one projection, a
+        # lost connection) backs off alone, and the others keep following.
+        backoff = {id(f): 0.0 for f in self.followers}
+        not_before = {id(f): 0.0 for f in self.followers}
         while not self.stop_event.is_set():
-            try:
-                applied = sum(follower.step() for follower in self.followers)
-                backoff = 0.1
-            except Exception as exc:  # supervise: log, back off, resume from the position
-                if isinstance(exc, INFRASTRUCTURE_ERRORS):
-                    logger.warning("follower failed, retrying in %.1f s: %s", backoff, exc)
-                else:
-                    logger.exception("follower failed, retrying in %.1f s", backoff)
-                if self._on_error:
-                    self._on_error(exc)
-                self.waker.close()
-                self.stop_event.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
+            applied = 0
+            for follower in self.followers:
+                key = id(follower)
+                if time.monotonic() < not_before[key]:
+                    continue
+                try:
+                    applied += follower.step()
+                    backoff[key] = 0.0
+                except Exception as exc:  # supervise: log, back off, resume from the position
+                    backoff[key] = min(max(backoff[key] * 2, 0.1), MAX_BACKOFF_SECONDS)
+                    not_before[key] = time.monotonic() + backoff[key]
+                    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+                        logger.warning(
+                            "follower %s failed, retrying in %.1f s: %s",
+                            follower.name,
+                            backoff[key],
+                            exc,
+                        )
+                        self.waker.close()
+                    else:
+                        logger.exception(
+                            "follower %s failed, retrying in %.1f s", follower.name, backoff[key]
+                        )
+                    if self._on_error:
+                        self._on_error(exc)
             if not applied:
+                # A failing follower's retry waits for its own backoff (checked above), at most
+                # one wake-up interval late.
                 self.waker.wait(self.stop_event)
 
 
