@@ -7,12 +7,15 @@ for many seconds before failing).
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
+from psycopg.sql import SQL
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -48,6 +51,29 @@ def redact(url: str) -> str:
     return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
 
 
+class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
+    """The library's recorder, serialising inserts with a transaction-scoped advisory lock
+    instead of ``LOCK TABLE ... IN EXCLUSIVE MODE``.
+
+    Both make notification ids commit in the order they were issued (so a follower never
+    passes a gap that is filled later), but ``LOCK TABLE`` in that mode needs UPDATE, DELETE or
+    TRUNCATE privilege on the table, while the application's role holds only INSERT and SELECT
+    on the log (``regenzet db grant``, docs/audit.md). Every writer of the log goes through this
+    recorder; a process using the library's default recorder must not write concurrently.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        key = zlib.crc32(f"{datastore.schema}.{events_table_name}".encode())
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT pg_advisory_xact_lock({0})").format(key),
+        ]
+
+
+RECORDER_TOPIC = f"{__name__}:{SerialInsertPostgresRecorder.__name__}"
+
+
 def sqlite_env(path: Path) -> dict[str, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     return {
@@ -81,6 +107,7 @@ def postgres_env(
         "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(idle_in_transaction_timeout),
         "POSTGRES_PRE_PING": "y",
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         # Deliberately absent: POSTGRES_ENABLE_DB_FUNCTIONS (followers could skip events).
     }
     if schema != "public":
@@ -124,3 +151,63 @@ def ensure_postgres(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def grant_append_only(
+    url: str,
+    *,
+    schema: str,
+    role: str,
+    append_only: tuple[str, ...],
+    connect_timeout: int = 5,
+) -> list[str]:
+    """Makes ``append_only`` tables INSERT/SELECT-only for ``role`` and every other table of
+    the schema read/write; returns what it did, one line per step. Idempotent."""
+    p = _parts(url)
+    who = sql.Identifier(role)
+    done: list[str] = []
+    with psycopg.connect(**p, connect_timeout=connect_timeout, autocommit=False) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if exists is None:
+            raise DatabaseUnavailableError(f"role {role} does not exist: create it first")
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename",
+                (schema,),
+            ).fetchall()
+        ]
+        missing = [t for t in append_only if t not in tables]
+        if missing:
+            raise DatabaseUnavailableError(f"tables missing in schema {schema}: {missing}")
+        conn.execute(
+            sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema), who)
+        )
+        done.append(f"schema {schema}: USAGE, CREATE")
+        for table in tables:
+            name = sql.Identifier(schema, table)
+            conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(name, who))
+            if table in append_only:
+                conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(name, who))
+                done.append(f"{schema}.{table}: SELECT, INSERT only (append-only)")
+            else:
+                conn.execute(
+                    sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(name, who)
+                )
+                done.append(f"{schema}.{table}: SELECT, INSERT, UPDATE, DELETE")
+        conn.execute(
+            sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(
+                sql.Identifier(schema), who
+            )
+        )
+        done.append(f"schema {schema}: sequences USAGE")
+        # Read-model tables a rebuild by this owner recreates get the same rights.
+        conn.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA {} "
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
+            ).format(sql.Identifier(schema), who)
+        )
+        done.append(f"schema {schema}: new tables SELECT, INSERT, UPDATE, DELETE")
+        conn.commit()
+    return done

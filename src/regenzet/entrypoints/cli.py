@@ -74,6 +74,12 @@ def demo(history_of: str | None) -> None:
         report = seed_demo(workshop, clock)
         for line in report.lines():
             click.echo(line)
+        sealed = _seal_audit_chain(workshop, container.settings())
+        if sealed is not None:
+            click.echo(
+                f"audit chain: {sealed.events} events linked and sealed at notification "
+                f"{sealed.notification_id} (check with `regenzet audit verify`)"
+            )
         if history_of is not None:
             if history_of not in report.repair_orders:
                 known = ", ".join(report.repair_orders)
@@ -83,6 +89,18 @@ def demo(history_of: str | None) -> None:
             _print_history(workshop, order_id, as_json=False)
     finally:
         workshop.close()
+
+
+def _seal_audit_chain(workshop: Workshop, settings: Settings) -> Any:
+    """Links what was just written into the audit hash chain and signs a checkpoint."""
+    from regenzet.entrypoints.container import chain_follower, event_store_env
+
+    follower = chain_follower(workshop, event_store_env(settings), settings)
+    try:
+        return follower.checkpoint()
+    finally:
+        follower.store.close()
+        follower.reader.close()
 
 
 @cli.command(help="Print an aggregate's events: version, time, actor and data.")
@@ -403,9 +421,12 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _register_optional_commands() -> None:
+    from regenzet.entrypoints.audit_cli import audit, db
     from regenzet.entrypoints.bench import bench
 
     cli.add_command(bench)
+    cli.add_command(audit)
+    cli.add_command(db)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,13 +10,21 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import psycopg_pool
 from dependency_injector import containers, providers
 from eventsourcing import persistence as es_persistence
 
+from regenzet.adapters.audit_chain import (
+    CHAIN_TABLE,
+    CHECKPOINT_TABLE,
+    InMemoryChainStore,
+    PostgresChainStore,
+    SqliteChainStore,
+)
+from regenzet.adapters.audit_signing import KmsAuditSigner, LocalAuditSigner
 from regenzet.adapters.clock import ManualClock, SystemClock
 from regenzet.adapters.event_log import (
     PostgresEventLogReader,
@@ -36,12 +44,16 @@ from regenzet.adapters.persistence import (
     redact,
     sqlite_env,
 )
+from regenzet.adapters.persistence import (
+    grant_append_only as persistence_grant,
+)
 from regenzet.adapters.read_models import (
     InMemoryReadModelStore,
     PostgresReadModelStore,
     SqliteReadModelStore,
 )
 from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.audit import ChainFollower, ChainStore, Signer, Verifier
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.ports import EventLogReader
@@ -58,15 +70,20 @@ __all__ = [
     "INFRASTRUCTURE_ERRORS",
     "Container",
     "ManualClock",
+    "audit_signer",
+    "chain_follower",
+    "chain_store",
     "event_log_reader",
     "event_store_env",
     "http_app_from_settings",
     "http_services",
     "idempotency_store",
+    "postgres_conninfo",
     "prepare_store",
     "read_model_store",
     "token_issuer",
     "token_verifier",
+    "verifier",
     "workshop_for",
 ]
 
@@ -123,6 +140,17 @@ def workshop_for(env: dict[str, str], clock: ManualClock | SystemClock) -> Works
     return Workshop(env=env, clock=clock, vin_decoder=VininfoVinDecoder())
 
 
+def postgres_conninfo(env: dict[str, str]) -> dict[str, str]:
+    """psycopg connection arguments for the event store's Postgres (from its environment)."""
+    return {
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"],
+        "dbname": env["POSTGRES_DBNAME"],
+    }
+
+
 def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
     """A bulk reader of the workshop's log, on its own connection, for the same store."""
     module = env.get("PERSISTENCE_MODULE", "")
@@ -130,11 +158,7 @@ def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
         return SqliteEventLogReader(Path(env["SQLITE_DBNAME"]))
     if module == "eventsourcing.postgres":
         conninfo = {
-            "host": env["POSTGRES_HOST"],
-            "port": env["POSTGRES_PORT"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "dbname": env["POSTGRES_DBNAME"],
+            **postgres_conninfo(env),
             "connect_timeout": env.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         }
         return PostgresEventLogReader(conninfo, schema=env.get("POSTGRES_SCHEMA") or "public")
@@ -175,13 +199,7 @@ def idempotency_store(env: dict[str, str], settings: Settings) -> IdempotencySto
     if module == "eventsourcing.sqlite":
         return SqliteIdempotencyStore(Path(env["SQLITE_DBNAME"]), retention=retention)
     if module == "eventsourcing.postgres":
-        conninfo = {
-            "host": env["POSTGRES_HOST"],
-            "port": env["POSTGRES_PORT"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "dbname": env["POSTGRES_DBNAME"],
-        }
+        conninfo = postgres_conninfo(env)
         return PostgresIdempotencyStore(
             conninfo,
             schema=env.get("POSTGRES_SCHEMA") or "public",
@@ -200,13 +218,7 @@ def read_model_store(env: dict[str, str], settings: Settings) -> ReadModelStore:
     if module == "eventsourcing.sqlite":
         return SqliteReadModelStore(Path(env["SQLITE_DBNAME"]).with_name("read_models.db"))
     if module == "eventsourcing.postgres":
-        conninfo = {
-            "host": env["POSTGRES_HOST"],
-            "port": env["POSTGRES_PORT"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "dbname": env["POSTGRES_DBNAME"],
-        }
+        conninfo = postgres_conninfo(env)
         return PostgresReadModelStore(
             conninfo,
             schema=env.get("POSTGRES_SCHEMA") or "public",
@@ -217,12 +229,84 @@ def read_model_store(env: dict[str, str], settings: Settings) -> ReadModelStore:
     return InMemoryReadModelStore()
 
 
+def audit_signer(settings: Settings) -> Signer:
+    """KMS when ``REGENZET_AUDIT_KMS_KEY_ID`` is set, otherwise the local Ed25519 key."""
+    if settings.audit_kms_key_id is not None:
+        import boto3
+
+        return KmsAuditSigner(boto3.client("kms"), settings.audit_kms_key_id)
+    return LocalAuditSigner.in_directory(settings.data_dir / "audit-keys")
+
+
+def chain_store(env: dict[str, str], settings: Settings) -> ChainStore:
+    """The audit hash chain beside the log: the same SQLite file or Postgres schema."""
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.sqlite":
+        store: ChainStore = SqliteChainStore(Path(env["SQLITE_DBNAME"]))
+    elif module == "eventsourcing.postgres":
+        store = PostgresChainStore(
+            postgres_conninfo(env),
+            schema=env.get("POSTGRES_SCHEMA") or "public",
+            connect_timeout=settings.pg_connect_timeout,
+        )
+    else:
+        store = InMemoryChainStore()
+    store.prepare()
+    return store
+
+
+def chain_follower(workshop: Workshop, env: dict[str, str], settings: Settings) -> ChainFollower:
+    return ChainFollower(
+        chain_store(env, settings),
+        event_log_reader(env, workshop),
+        audit_signer(settings),
+        SystemClock(),  # checkpoints carry the real time, even under the demo's business clock
+        checkpoint_every=settings.audit_checkpoint_every,
+    )
+
+
+def verifier(workshop: Workshop, env: dict[str, str], settings: Settings) -> Verifier:
+    return Verifier(
+        event_log_reader(env, workshop), chain_store(env, settings), audit_signer(settings)
+    )
+
+
+APPEND_ONLY_TABLES = ("regenzet_events", "regenzet_snapshots", CHAIN_TABLE, CHECKPOINT_TABLE)
+
+
+def grant_append_only(settings: Settings, role: str) -> list[str]:
+    """Creates every table the application uses, then grants ``role`` append-only access to
+    the log, snapshots and audit chain (``regenzet db grant``)."""
+    from regenzet.entrypoints.followers import build_followers
+
+    if settings.database_url is None:
+        raise SettingsError("granting privileges needs REGENZET_DATABASE_URL (Postgres)")
+    env = event_store_env(settings)
+    workshop = Workshop(env=env, clock=SystemClock(), vin_decoder=VininfoVinDecoder())
+    stores: list[Any] = [chain_store(env, settings), idempotency_store(env, settings)]
+    try:
+        _, read_models = build_followers(workshop, env, settings)
+        stores.append(read_models)
+    finally:
+        for store in stores:
+            store.close()
+        workshop.close()
+    return persistence_grant(
+        settings.database_url,
+        schema=settings.pg_schema,
+        role=role,
+        append_only=APPEND_ONLY_TABLES,
+        connect_timeout=settings.pg_connect_timeout,
+    )
+
+
 def http_services(
     settings: Settings,
     workshop: Workshop,
     env: dict[str, str],
     verifier: TokenVerifier | None = None,
     read_models: ReadModelStore | None = None,
+    audit: Verifier | None = None,
 ) -> HttpServices:
     """Everything the HTTP handlers need, for one workshop and store."""
     from regenzet.application.access import ObjectAccess
@@ -231,6 +315,7 @@ def http_services(
 
     return HttpServices(
         read_models=read_models,
+        audit=audit,
         workshop=workshop,
         access=ObjectAccess(workshop),
         idempotency=idempotency_store(env, settings),
@@ -258,9 +343,15 @@ def http_app_from_settings(settings: Settings) -> Litestar:
     runner = runner_for(workshop, env, settings)
     for follower in runner.followers:
         follower.check_schema()  # an outdated read model stops start-up with one clear line
-    store = runner.followers[0].store if runner.followers else None
+    services = http_services(
+        settings,
+        workshop,
+        env,
+        read_models=runner.read_models,
+        audit=verifier(workshop, env, settings),
+    )
     return create_app(
-        http_services(settings, workshop, env, read_models=store),
+        services,
         cors_origins=settings.cors_origins,
         on_startup=[runner.start],
         on_shutdown=[runner.stop],

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from regenzet.application.audit import ChainFollower
 from regenzet.application.operations_models import operations_projections
 from regenzet.application.projections import Follower, ReadModelStore
 from regenzet.application.read_models import all_projections
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.container import (
     INFRASTRUCTURE_ERRORS,
+    chain_follower,
     event_log_reader,
     read_model_store,
 )
@@ -103,14 +105,17 @@ class Waker:
 class FollowerRunner:
     """Keeps every follower caught up until stopped (supervised, in one thread)."""
 
+    read_models: ReadModelStore | None = None
+    chain: ChainFollower | None = None
+
     def __init__(
         self,
-        followers: list[Follower],
+        followers: Sequence[Follower | ChainFollower],
         waker: Waker,
         *,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        self.followers = followers
+        self.followers = list(followers)
         self.waker = waker
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -166,9 +171,16 @@ class FollowerRunner:
 
 
 def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> FollowerRunner:
-    followers, _store = build_followers(workshop, env, settings)
+    """Every follower of the log: the read models, then the audit hash chain."""
+    followers, store = build_followers(workshop, env, settings)
+    chain = chain_follower(workshop, env, settings)
     channel = getattr(workshop.recorder, "channel_name", None)
-    return FollowerRunner(followers, Waker(env, channel if settings.uses_postgres else None))
+    runner = FollowerRunner(
+        [*followers, chain], Waker(env, channel if settings.uses_postgres else None)
+    )
+    runner.read_models = store
+    runner.chain = chain
+    return runner
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:

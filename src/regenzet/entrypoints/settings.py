@@ -86,6 +86,10 @@ class Settings:
     rate_limit_per_subject: int = 600
     trusted_proxies: tuple[str, ...] = ()
     idempotency_retention_hours: int = 24
+    # Audit chain: a signed checkpoint every N linked events; KMS key (ARN/alias) to sign
+    # with in production instead of the local Ed25519 key.
+    audit_checkpoint_every: int = 10_000
+    audit_kms_key_id: str | None = None
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -150,4 +154,6 @@ class Settings:
                 env, "REGENZET_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=1
             ),
             cors_origins=_list(env.get("REGENZET_CORS_ORIGINS", "")),
+            audit_checkpoint_every=_int(env, "REGENZET_AUDIT_CHECKPOINT_EVERY", 10_000, minimum=1),
+            audit_kms_key_id=env.get("REGENZET_AUDIT_KMS_KEY_ID", "").strip() or None,
         )

@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import SkipValidation
 
 from regenzet.application.access import ObjectAccess
+from regenzet.application.audit import Verifier
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
@@ -39,6 +40,7 @@ class HttpServices:
     clock: Clock
     gatekeeper: Gatekeeper
     read_models: ReadModelStore | None = None
+    audit: Verifier | None = None
 
 
 _DESCRIPTIONS = {

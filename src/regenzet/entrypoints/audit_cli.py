@@ -1,0 +1,269 @@
+"""``regenzet audit`` (history, time travel, diff, hash-chain verification, export) and
+``regenzet db grant`` (append-only privileges for the application's Postgres role)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import attrs
+import click
+
+from regenzet.application.audit import VerificationReport
+from regenzet.application.history import AuditHistory
+from regenzet.application.views import plain
+from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.cli import CliError
+from regenzet.entrypoints.container import (
+    Container,
+    chain_follower,
+    event_store_env,
+    prepare_store,
+    verifier,
+)
+from regenzet.entrypoints.settings import Settings
+
+
+@contextmanager
+def _workshop() -> Iterator[tuple[Workshop, dict[str, str], Settings]]:
+    settings = Settings.from_env()
+    prepare_store(settings)
+    container = Container(settings=settings)
+    workshop: Workshop = container.services.workshop()
+    try:
+        yield workshop, event_store_env(settings), settings
+    finally:
+        workshop.close()
+
+
+def _uuid(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise CliError(f"{raw!r} is not an aggregate id (a UUID)") from None
+
+
+def _time(raw: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CliError(f"{raw!r} is not an ISO 8601 time such as 2026-11-25T09:30:00Z") from None
+    if parsed.tzinfo is None:
+        raise CliError(f"{raw!r} has no UTC offset (add Z or +01:00)")
+    return parsed
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(plain(value), ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (stdout stays clean for --json and piping)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+@click.group(help="Audit: history, state at a time or version, hash-chain verification, export.")
+def audit() -> None:
+    pass
+
+
+@audit.command("history", help="An aggregate's events, or its state --at a time / --version N.")
+@click.argument("aggregate_id")
+@click.option("--at", "at", metavar="TIME", help="State as of this ISO 8601 time (with offset).")
+@click.option("--version", "version", type=click.IntRange(min=1), help="State at this version.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def history(aggregate_id: str, at: str | None, version: int | None, as_json: bool) -> None:
+    parsed = _uuid(aggregate_id)
+    with _workshop() as (workshop, _, _):
+        audit_history = AuditHistory(workshop)
+        if at is None and version is None:
+            entries = workshop.get_history(parsed)
+            if as_json:
+                _echo_json([attrs.asdict(e, recurse=False) for e in entries])
+                return
+            for e in entries:
+                actor = f"{e.actor.role.value}:{e.actor.subject_id}" if e.actor else "-"
+                click.echo(
+                    f"v{e.version:<3} {e.timestamp:%Y-%m-%d %H:%M:%S}Z "
+                    f"{e.aggregate_type}.{e.event_type:<28} {actor}"
+                )
+            return
+        state = audit_history.state(
+            parsed, version=version, at=_time(at) if at is not None else None
+        )
+        if as_json:
+            _echo_json(attrs.asdict(state, recurse=False))
+            return
+        click.echo(
+            f"{state.aggregate_type} {state.aggregate_id} at version {state.version} "
+            f"(last changed {state.modified_on:%Y-%m-%d %H:%M:%S}Z)"
+        )
+        click.echo(json.dumps(state.state, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@audit.command("diff", help="What changed in an aggregate between two versions.")
+@click.argument("aggregate_id")
+@click.argument("from_version", type=click.IntRange(min=1))
+@click.argument("to_version", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def diff(aggregate_id: str, from_version: int, to_version: int, as_json: bool) -> None:
+    with _workshop() as (workshop, _, _):
+        result = AuditHistory(workshop).diff(_uuid(aggregate_id), from_version, to_version)
+        if as_json:
+            _echo_json(attrs.asdict(result, recurse=False))
+            return
+        click.echo(
+            f"{result.aggregate_type} {result.aggregate_id} v{from_version} -> v{to_version}"
+        )
+        for e in result.events:
+            click.echo(f"  event v{e.version} {e.event_type}")
+        for c in result.changes:
+            old = "" if c.op == "add" else f"{json.dumps(plain(c.old), ensure_ascii=False)} -> "
+            new = "" if c.op == "remove" else json.dumps(plain(c.value), ensure_ascii=False)
+            click.echo(f"  {c.op:<8} {c.path}: {old}{new}")
+
+
+def _print_report(report: VerificationReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(attrs.asdict(report), sort_keys=True))
+    else:
+        click.echo(report.summary())
+
+
+@audit.command(
+    "verify",
+    help="Recompute the hash chain from the stored events and check every signed checkpoint. "
+    "Exit 0 when intact, 2 naming the first broken notification id otherwise.",
+)
+@click.option(
+    "--from",
+    "start",
+    type=click.IntRange(min=1),
+    help="Start at this notification id (anchored on the stored link before it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+def verify(start: int | None, as_json: bool) -> None:
+    with _workshop() as (workshop, env, settings):
+        checker = verifier(workshop, env, settings)
+        try:
+            total = max(0, checker.store.head().events)
+            with _progress("verifying", total) as advance:
+                report = checker.verify(start, progress=advance)
+        finally:
+            checker.store.close()
+            checker.reader.close()
+    _print_report(report, as_json)
+    if not report.intact:
+        sys.exit(2)
+
+
+@audit.command(
+    "checkpoint",
+    help="Link every event recorded so far and seal the chain with a signed checkpoint.",
+)
+def checkpoint() -> None:
+    with _workshop() as (workshop, env, settings):
+        follower = chain_follower(workshop, env, settings)
+        try:
+            sealed = follower.checkpoint()
+        finally:
+            follower.store.close()
+            follower.reader.close()
+    if sealed is None:
+        click.echo("the log is empty: nothing to seal")
+    else:
+        click.echo(
+            f"checkpoint at notification {sealed.notification_id} ({sealed.events} events), "
+            f"link {sealed.link.hex()}, signed {sealed.algorithm} key {sealed.key_id}"
+        )
+
+
+@audit.command("export", help="Write the linked log, checkpoints and public key as JSON lines.")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The file to write (replaced atomically when complete).",
+)
+def export(output: Path) -> None:
+    from regenzet.application.audit import export_lines
+    from regenzet.entrypoints.container import audit_signer, chain_store, event_log_reader
+
+    with _workshop() as (workshop, env, settings):
+        store = chain_store(env, settings)
+        reader = event_log_reader(env, workshop)
+
+        def decode(rows: Any) -> list[dict[str, object]]:
+            from regenzet.application.views import history_entry
+
+            return [
+                plain(attrs.asdict(history_entry(e), recurse=False))
+                for e in workshop.decode_rows(rows)
+            ]
+
+        partial = output.with_name(output.name + ".partial")
+        lines = 0
+        try:
+            with (
+                _progress("exporting", store.head().events) as advance,
+                partial.open("w", encoding="utf-8") as out,
+            ):
+                for line in export_lines(
+                    reader, store, audit_signer(settings), decode, progress=advance
+                ):
+                    out.write(line + "\n")
+                    lines += 1
+            partial.replace(output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            store.close()
+            reader.close()
+    click.echo(f"wrote {lines} lines to {output}")
+
+
+@click.group(help="Database administration (Postgres).")
+def db() -> None:
+    pass
+
+
+@db.command(
+    "grant",
+    help="Create every table, then give ROLE INSERT and SELECT only on the event log, snapshots "
+    "and audit chain (no UPDATE, DELETE or TRUNCATE) and read/write on read models and "
+    "idempotency keys. Run it as the schema's owner (the migration role).",
+)
+@click.option("--role", "role", required=True, help="The application's database role.")
+def grant(role: str) -> None:
+    from regenzet.entrypoints.container import grant_append_only
+
+    settings = Settings.from_env()
+    if not settings.uses_postgres:
+        raise CliError("db grant needs REGENZET_DATABASE_URL (a Postgres database)")
+    prepare_store(settings)
+    for line in grant_append_only(settings, role):
+        click.echo(line)
+
+
+__all__ = ["audit", "db"]
