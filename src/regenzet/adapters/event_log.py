@@ -16,7 +16,7 @@ import psycopg
 from eventsourcing.persistence import ApplicationRecorder
 from psycopg import sql
 
-from regenzet.application.ports import LogRow
+from regenzet.application.ports import ChainRow, LogRow
 
 
 class PostgresEventLogReader:
@@ -30,6 +30,10 @@ class PostgresEventLogReader:
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
             "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(name)
+        self._read_chain = sql.SQL(
+            "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state"
+            " FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(name)
         self._max = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}").format(name)
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -42,6 +46,11 @@ class PostgresEventLogReader:
     def read(self, after: int, limit: int) -> list[LogRow]:
         with self._connection().cursor(binary=True) as cur:
             cur.execute(self._read, (after, limit), prepare=True)
+            return cur.fetchall()
+
+    def read_chain(self, after: int, limit: int) -> list[ChainRow]:
+        with self._connection().cursor(binary=True) as cur:
+            cur.execute(self._read_chain, (after, limit), prepare=True)
             return cur.fetchall()
 
     def max_notification_id(self) -> int:
@@ -69,6 +78,11 @@ class SqliteEventLogReader:
         rows = self._conn.execute(self._read, (after, limit)).fetchall()
         return [(n, UUID(hex=o), v, t, s) for n, o, v, t, s in rows]
 
+    def read_chain(self, after: int, limit: int) -> list[ChainRow]:
+        rows = self._conn.execute(self._read, (after, limit)).fetchall()
+        fromhex = bytes.fromhex
+        return [(n, fromhex(o.replace("-", "")), v, t, s) for n, o, v, t, s in rows]
+
     def max_notification_id(self) -> int:
         return int(self._conn.execute(self._max).fetchone()[0])
 
@@ -88,6 +102,9 @@ class RecorderEventLogReader:
             (n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, n.state)
             for n in notifications
         ]
+
+    def read_chain(self, after: int, limit: int) -> list[ChainRow]:
+        return [(n, o.bytes, v, t, s) for n, o, v, t, s in self.read(after, limit)]
 
     def max_notification_id(self) -> int:
         return self._recorder.max_notification_id() or 0

@@ -24,14 +24,14 @@ import hashlib
 import json
 import logging
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 import attrs
 
-from regenzet.application.ports import Clock, EventLogReader, LogRow
+from regenzet.application.ports import ChainRow, Clock, EventLogReader, LogRow
 
 logger = logging.getLogger(__name__)
 
@@ -52,21 +52,21 @@ def _topic_suffix(topic: str, cache: dict[str, bytes]) -> bytes:
     return suffix
 
 
-def record_bytes(row: LogRow) -> bytes:
+def record_bytes(row: ChainRow) -> bytes:
     """The canonical encoding of one stored event (what the link hashes)."""
     notification_id, aggregate_id, version, topic, state = row
     return (
-        _HEAD.pack(notification_id, aggregate_id.bytes, version)
+        _HEAD.pack(notification_id, aggregate_id, version)
         + _topic_suffix(topic, {})
         + hashlib.sha256(state).digest()
     )
 
 
-def next_link(previous: bytes, row: LogRow) -> bytes:
+def next_link(previous: bytes, row: ChainRow) -> bytes:
     return hashlib.sha256(previous + record_bytes(row)).digest()
 
 
-def chain_links(previous: bytes, rows: Sequence[LogRow]) -> list[bytes]:
+def chain_links(previous: bytes, rows: Sequence[ChainRow]) -> list[bytes]:
     """The links of consecutive rows after ``previous`` (the hot loop of follower and verifier;
     equal to applying :func:`next_link` row by row)."""
     sha, pack, topics = hashlib.sha256, _HEAD.pack, _TOPICS
@@ -77,10 +77,7 @@ def chain_links(previous: bytes, rows: Sequence[LogRow]) -> list[bytes]:
         if suffix is None:
             suffix = _topic_suffix(topic, topics)
         previous = sha(
-            previous
-            + pack(notification_id, aggregate_id.bytes, version)
-            + suffix
-            + sha(state).digest()
+            previous + pack(notification_id, aggregate_id, version) + suffix + sha(state).digest()
         ).digest()
         append(previous)
     return links
@@ -228,7 +225,10 @@ class ChainFollower:
     def step(self) -> int:
         """Links at most one batch; returns how many events (0: caught up)."""
         start = self.store.head()
-        rows = self.reader.read(start.notification_id, self.batch)
+        # A batch never runs past the next multiple of N, so checkpoints seal exactly the
+        # N-th, 2N-th, ... event.
+        until_checkpoint = self.checkpoint_every - start.events % self.checkpoint_every
+        rows = self.reader.read_chain(start.notification_id, min(self.batch, until_checkpoint))
         if not rows:
             return 0
         links = chain_links(start.link, rows)
@@ -243,8 +243,7 @@ class ChainFollower:
             ]
             new_head = ChainHead(rows[-1][0], start.events + len(rows), links[-1])
             tx.append(stored, new_head)
-            # A checkpoint each time the count crosses a multiple of N (at the batch's end).
-            if new_head.events // self.checkpoint_every > start.events // self.checkpoint_every:
+            if new_head.events % self.checkpoint_every == 0:
                 tx.add_checkpoint(self._sign(new_head))
         return len(rows)
 
@@ -321,7 +320,12 @@ class Verifier:
     checkpoints; stops at the first disagreement."""
 
     def __init__(
-        self, reader: EventLogReader, store: ChainStore, signer: Signer, *, batch: int = 10_000
+        self,
+        reader: EventLogReader,
+        store: ChainStore,
+        signer: Signer | None,
+        *,
+        batch: int = 10_000,
     ) -> None:
         self.reader = reader
         self.store = store
@@ -329,12 +333,22 @@ class Verifier:
         self.batch = batch
 
     def verify(
-        self, start: int | None = None, progress: Callable[[int], None] | None = None
+        self,
+        start: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        *,
+        stop: int | None = None,
+        check_signatures: bool = True,
     ) -> VerificationReport:
         """From the beginning, or from notification id ``start`` (anchored on the stored link
-        just before it)."""
+        just before it), up to ``stop`` (default: the chain head).
+
+        A range can be verified on its own because the stored link before it anchors it:
+        verifying consecutive ranges separately (in parallel) proves the whole chain.
+        """
         head = self.store.head()
         log_head = self.reader.max_notification_id()
+        upto = head.notification_id if stop is None else min(stop, head.notification_id)
         link, previous_id, events = GENESIS, 0, 0
         if start is not None and start > 1:
             anchor = self.store.link_before(start)
@@ -345,7 +359,7 @@ class Verifier:
         checkpoints = {
             c.notification_id: c
             for c in self.store.checkpoints()
-            if c.notification_id > previous_id
+            if previous_id < c.notification_id and (stop is None or c.notification_id <= stop)
         }
         checkpoint_ids = sorted(checkpoints)
         verified_checkpoints = 0
@@ -364,16 +378,9 @@ class Verifier:
             )
 
         try:
-            for checkpoint in sorted(checkpoints.values(), key=lambda c: c.notification_id):
-                if checkpoint.key_id != self.signer.key_id or not self.signer.verify(
-                    checkpoint.message(), checkpoint.signature
-                ):
-                    raise _Broken(
-                        checkpoint.notification_id,
-                        "the checkpoint's signature does not verify with the audit key "
-                        f"{self.signer.key_id} (the checkpoint was altered or forged)",
-                    )
-            for rows, stored in self._batches(previous_id, head.notification_id):
+            if check_signatures:
+                self._check_signatures(checkpoints.values())
+            for rows, stored in self._batches(previous_id, upto):
                 link, previous_id, events, sealed = self._check_batch(
                     rows, stored, link, previous_id, events, checkpoints, checkpoint_ids
                 )
@@ -381,25 +388,48 @@ class Verifier:
                 counted += len(rows)
                 if progress is not None:
                     progress(len(rows))
-            if events != head.events and start is None:
-                raise _Broken(head.notification_id, "the chain head's event count differs")
-            for checkpoint_id in sorted(checkpoints):
-                if checkpoint_id > head.notification_id:
-                    raise _Broken(
-                        checkpoint_id,
-                        "a signed checkpoint seals an event that is no longer in the log or "
-                        "the chain (the tail was deleted)",
-                    )
+            if upto == head.notification_id:
+                if events != head.events:
+                    raise _Broken(head.notification_id, "the chain head's event count differs")
+                for checkpoint_id in checkpoint_ids:
+                    if checkpoint_id > head.notification_id:
+                        raise _Broken(
+                            checkpoint_id,
+                            "a signed checkpoint seals an event that is no longer in the log or "
+                            "the chain (the tail was deleted)",
+                        )
         except _Broken as broken:
             return report(broken)
         return report(None)
 
+    def signature_problem(self) -> tuple[int, str] | None:
+        """The first checkpoint whose signature does not verify, as (id, reason)."""
+        try:
+            self._check_signatures(self.store.checkpoints())
+        except _Broken as broken:
+            return broken.notification_id, broken.reason
+        return None
+
+    def _check_signatures(self, checkpoints: Iterable[Checkpoint]) -> None:
+        for checkpoint in sorted(checkpoints, key=lambda c: c.notification_id):
+            signer = self.signer
+            if signer is None:
+                raise ValueError("checking signatures needs the audit key")
+            if checkpoint.key_id != signer.key_id or not signer.verify(
+                checkpoint.message(), checkpoint.signature
+            ):
+                raise _Broken(
+                    checkpoint.notification_id,
+                    "the checkpoint's signature does not verify with the audit key "
+                    f"{signer.key_id} (the checkpoint was altered or forged)",
+                )
+
     def _batches(
         self, after: int, upto: int
-    ) -> Iterator[tuple[list[LogRow], list[tuple[int, int, bytes]]]]:
+    ) -> Iterator[tuple[list[ChainRow], list[tuple[int, int, bytes]]]]:
         """Event rows and stored links, a range of ids at a time, up to the chain head."""
         while after < upto:
-            rows = self.reader.read(after, self.batch)
+            rows = self.reader.read_chain(after, self.batch)
             rows = [r for r in rows if r[0] <= upto] if rows and rows[-1][0] > upto else rows
             end = rows[-1][0] if len(rows) == self.batch else upto
             stored = self.store.links(after, end)
@@ -410,7 +440,7 @@ class Verifier:
 
     def _check_batch(
         self,
-        rows: list[LogRow],
+        rows: list[ChainRow],
         stored: list[tuple[int, int, bytes]],
         link: bytes,
         previous_id: int,
@@ -449,7 +479,7 @@ class Verifier:
 
     def _locate(
         self,
-        rows: list[LogRow],
+        rows: list[ChainRow],
         stored: list[tuple[int, int, bytes]],
         link: bytes,
         previous_id: int,

@@ -33,6 +33,9 @@ class VinDecoder(Protocol):
 # One stored event as read in bulk: (notification id, aggregate id, version, topic, state bytes).
 # A plain tuple: followers and replay read hundreds of thousands of these.
 LogRow = tuple[int, UUID, int, str, bytes]
+# The same with the aggregate id as its 16 bytes: what the audit hash chain hashes, and
+# cheaper to read in bulk than UUID objects.
+ChainRow = tuple[int, bytes, int, str, bytes]
 
 
 class EventLogReader(Protocol):
@@ -44,6 +47,10 @@ class EventLogReader(Protocol):
 
     def read(self, after: int, limit: int) -> list[LogRow]:
         """Rows with notification id > ``after``, ascending, at most ``limit``."""
+        ...
+
+    def read_chain(self, after: int, limit: int) -> list[ChainRow]:
+        """Like ``read``, with aggregate ids as 16 bytes (for the audit hash chain)."""
         ...
 
     def max_notification_id(self) -> int:

@@ -160,14 +160,28 @@ def _print_report(report: VerificationReport, as_json: bool) -> None:
     type=click.IntRange(min=1),
     help="Start at this notification id (anchored on the stored link before it).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Processes verifying ranges in parallel (default: one per CPU).",
+)
 @click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
-def verify(start: int | None, as_json: bool) -> None:
+def verify(start: int | None, workers: int | None, as_json: bool) -> None:
+    from regenzet.entrypoints.audit_verify import default_workers, verify_log
+
     with _workshop() as (workshop, env, settings):
         checker = verifier(workshop, env, settings)
         try:
             total = max(0, checker.store.head().events)
             with _progress("verifying", total) as advance:
-                report = checker.verify(start, progress=advance)
+                report = verify_log(
+                    checker,
+                    env,
+                    start=start,
+                    workers=workers or default_workers(),
+                    progress=advance,
+                )
         finally:
             checker.store.close()
             checker.reader.close()

@@ -466,7 +466,9 @@ def _read_decoded(workshop: Workshop, reader: EventLogReader, batch: int, total:
     return count / elapsed
 
 
-def _read_raw(conn: Any, table: str, batch: int, total: int, *, postgres: bool) -> float:
+def _read_raw(
+    conn: Any, table: str, batch: int, total: int, *, postgres: bool, binary: bool = False
+) -> float:
     if postgres:
         query = (
             f"SELECT notification_id, originator_id, originator_version, topic, state FROM "
@@ -480,7 +482,11 @@ def _read_raw(conn: Any, table: str, batch: int, total: int, *, postgres: bool) 
     started = time.perf_counter()
     count, last = 0, 0
     while True:
-        rows = conn.execute(query, (last, batch)).fetchall()
+        if binary:
+            with conn.cursor(binary=True) as cursor:
+                rows = cursor.execute(query, (last, batch), prepare=True).fetchall()
+        else:
+            rows = conn.execute(query, (last, batch)).fetchall()
         if not rows:
             break
         count += len(rows)
@@ -489,6 +495,109 @@ def _read_raw(conn: Any, table: str, batch: int, total: int, *, postgres: bool) 
     if count != total:
         raise click.ClickException(f"raw read {count} rows, expected {total}")
     return count / elapsed
+
+
+@bench.command(help="Hash-chain verification events/s vs a raw keyset SELECT of the same rows.")
+@click.option(
+    "--events",
+    "target",
+    type=click.IntRange(min=1_000),
+    default=100_000,
+    show_default=True,
+    help="Events to pre-fill (full repair-order lifecycles).",
+)
+@click.option(
+    "--batch", type=click.IntRange(min=100, max=100_000), default=10_000, show_default=True
+)
+@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
+def verify(target: int, batch: int, rounds: int) -> None:
+    from regenzet.adapters.audit_signing import LocalAuditSigner
+    from regenzet.adapters.identity import LocalKeyPair
+    from regenzet.application.audit import ChainFollower, Verifier
+    from regenzet.entrypoints.audit_verify import default_workers, verify_log
+    from regenzet.entrypoints.container import chain_store
+
+    settings = Settings.from_env()
+    prepare_store(settings)
+    store_kind = "postgres" if settings.uses_postgres else "sqlite"
+    signer = LocalAuditSigner(LocalKeyPair.generate("EdDSA"))
+    with _scratch(settings, "verify") as (env, raw_connect):
+        workshop = _workshop(env)
+        chain = chain_store(env, settings)
+        reader = event_log_reader(env, workshop)
+        conn = raw_connect()
+        try:
+            total = _prefill(workshop, target)
+            follower = ChainFollower(chain, reader, signer, _clock(), checkpoint_every=10_000)
+            started = time.perf_counter()
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("linking the chain", total=total)
+                follower.catch_up(lambda n: progress.advance(task, n))
+            link_rate = total / (time.perf_counter() - started)
+            table_name = "regenzet_events" if settings.uses_postgres else "stored_events"
+            verifier = Verifier(reader, chain, signer, batch=batch)
+            verify_rates, single_rates, raw_rates = [], [], []
+            for _ in range(rounds):  # interleaved, so drift hits all alike
+                for rates, workers in ((verify_rates, default_workers()), (single_rates, 1)):
+                    started = time.perf_counter()
+                    report = verify_log(verifier, env, workers=workers)
+                    elapsed = time.perf_counter() - started
+                    if not report.intact or report.events_verified != total:
+                        raise click.ClickException(f"verification failed: {report.summary()}")
+                    rates.append(total / elapsed)
+                raw_rates.append(
+                    _read_raw(
+                        conn,
+                        table_name,
+                        batch,
+                        total,
+                        postgres=settings.uses_postgres,
+                        binary=settings.uses_postgres,
+                    )
+                )
+        finally:
+            conn.close()
+            reader.close()
+            chain.close()
+            workshop.close()
+    rate, raw = statistics.median(verify_rates), statistics.median(raw_rates)
+    single = statistics.median(single_rates)
+    table = Table(title=f"verify on {store_kind}: {total:,} events, batches of {batch}")
+    for col in ("variant", "median /s", "rounds /s", "vs raw SELECT"):
+        table.add_column(col)
+    table.add_row(
+        f"regenzet audit verify ({default_workers()} processes)",
+        f"{rate:,.0f}",
+        ", ".join(f"{x:,.0f}" for x in verify_rates),
+        f"{rate / raw:.2f}",
+    )
+    table.add_row(
+        "verify in one process",
+        f"{single:,.0f}",
+        ", ".join(f"{x:,.0f}" for x in single_rates),
+        f"{single / raw:.2f}",
+    )
+    table.add_row(
+        "raw keyset SELECT", f"{raw:,.0f}", ", ".join(f"{x:,.0f}" for x in raw_rates), "1.00"
+    )
+    table.add_row(
+        "linking (follower catch-up)", f"{link_rate:,.0f}", "1 run", f"{link_rate / raw:.2f}"
+    )
+    Console().print(table)
+    click.echo(
+        _result_line(
+            "verify",
+            rate,
+            "events/s",
+            raw,
+            store=store_kind,
+            events=total,
+            workers=default_workers(),
+            one_process=round(single),
+            one_process_ratio=round(single / raw, 3),
+            link_rate=round(link_rate),
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------

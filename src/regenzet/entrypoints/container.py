@@ -151,8 +151,9 @@ def postgres_conninfo(env: dict[str, str]) -> dict[str, str]:
     }
 
 
-def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
-    """A bulk reader of the workshop's log, on its own connection, for the same store."""
+def event_log_reader(env: dict[str, str], workshop: Workshop | None) -> EventLogReader:
+    """A bulk reader of the workshop's log, on its own connection, for the same store (the
+    workshop is needed only for the in-memory store, read through its recorder)."""
     module = env.get("PERSISTENCE_MODULE", "")
     if module == "eventsourcing.sqlite":
         return SqliteEventLogReader(Path(env["SQLITE_DBNAME"]))
@@ -162,6 +163,8 @@ def event_log_reader(env: dict[str, str], workshop: Workshop) -> EventLogReader:
             "connect_timeout": env.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         }
         return PostgresEventLogReader(conninfo, schema=env.get("POSTGRES_SCHEMA") or "public")
+    if workshop is None:
+        raise ValueError("the in-memory store is read through its workshop's recorder")
     return RecorderEventLogReader(workshop.recorder)
 
 
@@ -238,7 +241,7 @@ def audit_signer(settings: Settings) -> Signer:
     return LocalAuditSigner.in_directory(settings.data_dir / "audit-keys")
 
 
-def chain_store(env: dict[str, str], settings: Settings) -> ChainStore:
+def chain_store(env: dict[str, str], settings: Settings | None = None) -> ChainStore:
     """The audit hash chain beside the log: the same SQLite file or Postgres schema."""
     module = env.get("PERSISTENCE_MODULE", "")
     if module == "eventsourcing.sqlite":
@@ -247,7 +250,7 @@ def chain_store(env: dict[str, str], settings: Settings) -> ChainStore:
         store = PostgresChainStore(
             postgres_conninfo(env),
             schema=env.get("POSTGRES_SCHEMA") or "public",
-            connect_timeout=settings.pg_connect_timeout,
+            connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
         )
     else:
         store = InMemoryChainStore()
