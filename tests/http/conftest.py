@@ -20,9 +20,11 @@ from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
 from regenzet.entrypoints.container import (
+    chain_follower,
     http_services,
     token_issuer,
     token_verifier,
+    verifier,
     workshop_for,
 )
 from regenzet.entrypoints.demo import DemoLogin, demo_id, demo_logins, seed_demo
@@ -97,8 +99,17 @@ def build_api(
     for follower in followers:
         follower.check_schema()
         follower.catch_up()
+    chain = chain_follower(workshop, env, settings)
+    chain.check_schema()
+    chain.checkpoint()
+    audit = verifier(workshop, env, settings)
     services = http_services(
-        settings, workshop, env, verifier=token_verifier(settings), read_models=store
+        settings,
+        workshop,
+        env,
+        verifier=token_verifier(settings),
+        read_models=store,
+        audit=audit,
     )
     app = create_app(services)
     try:
@@ -107,6 +118,8 @@ def build_api(
     finally:
         services.idempotency.close()
         store.close()
+        for closable in (chain.store, chain.reader, audit.store, audit.reader):
+            closable.close()
         workshop.close()
 
 

@@ -182,9 +182,7 @@ def test_two_swapped_events_are_named_at_the_first(garage: Garage) -> None:
 
 
 def test_an_edited_chain_link_is_named(garage: Garage) -> None:
-    garage.execute(
-        "UPDATE audit_chain SET link = %s WHERE notification_id = 101", (bytes(32),)
-    )
+    garage.execute("UPDATE audit_chain SET link = %s WHERE notification_id = 101", (bytes(32),))
     assert garage.verify().first_broken_id == 101
 
 
@@ -199,7 +197,9 @@ def test_a_rewritten_chain_is_caught_by_the_next_signed_checkpoint(garage: Garag
     head = garage.reader.max_notification_id()
     rows = [r for r in garage.reader.read_chain(59, 10_000) if r[0] <= head]
     for row, link in zip(rows, chain_links(previous.link, rows), strict=True):
-        garage.execute("UPDATE audit_chain SET link = %s WHERE notification_id = %s", (link, row[0]))
+        garage.execute(
+            "UPDATE audit_chain SET link = %s WHERE notification_id = %s", (link, row[0])
+        )
     report = garage.verify()
     assert report.first_broken_id == 100
     assert "checkpoint" in (report.reason or "")
@@ -269,9 +269,9 @@ def test_gaps_from_rolled_back_transactions_are_not_tampering(
             if n % 7 == 0:
                 with psycopg.connect(postgres_dsn) as conn:  # a transaction that rolls back
                     conn.execute(
-                        sql.SQL("SELECT nextval(pg_get_serial_sequence({}, 'notification_id'))").format(
-                            sql.Literal(f"{postgres_schema}.regenzet_events")
-                        )
+                        sql.SQL(
+                            "SELECT nextval(pg_get_serial_sequence({}, 'notification_id'))"
+                        ).format(sql.Literal(f"{postgres_schema}.regenzet_events"))
                     )
                     conn.rollback()
         garage = Garage(workshop, env, store, lambda *a: [], "regenzet_events", "notification_id")

@@ -26,6 +26,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
+from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
@@ -67,6 +68,7 @@ def create_app(
         route_handlers=[
             CustomerController,
             StaffController,
+            AuditController,
             VehicleController,
             RepairOrderController,
             InspectionController,

@@ -81,7 +81,13 @@ POLICY: dict[str, frozenset[Role]] = {
     "getInspectionSummary": EVERYONE,
     "getKpis": frozenset({M, AU}),
     # audit
+    # audit
+    "getAuditLog": frozenset({M, AU}),
     "getAggregateHistory": frozenset({M, AU}),
+    "getAggregateState": frozenset({M, AU}),
+    "getAggregateDiff": frozenset({M, AU}),
+    "getAuditVerification": frozenset({M, AU}),
+    "getAuditCheckpoints": frozenset({M, AU}),
 }
 
 

@@ -1,15 +1,11 @@
-"""Liveness, readiness, who-am-I and the per-aggregate history for auditors."""
+"""Liveness, readiness and who-am-I."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-import msgspec
-from litestar import Controller, Response, get
-from litestar.params import FromPath
+from litestar import Controller, get
 
-from regenzet.application.views import HistoryEntry
 from regenzet.entrypoints.http.routing import API_PREFIX, READ_PROBLEMS, Caller, Services, query
 from regenzet.entrypoints.http.schemas import Health, Me
 
@@ -40,11 +36,6 @@ def ready(services: Services) -> Health:
     return Health(status="ready")
 
 
-class History(msgspec.Struct, kw_only=True):
-    aggregate_id: UUID
-    events: list[HistoryEntry]
-
-
 class SystemController(Controller):
     path = API_PREFIX
     tags = ["identity", "audit"]
@@ -56,18 +47,6 @@ class SystemController(Controller):
             role=principal.role,
             customer_id=principal.customer_id,
             staff_id=principal.staff_id,
-        )
-
-    @query(
-        "/audit/aggregates/{aggregate_id:uuid}/events",
-        "getAggregateHistory",
-        "Every event of one aggregate, in order, with actor and time",
-    )
-    def history(self, aggregate_id: FromPath[UUID], services: Services) -> Response[History]:
-        events = services.workshop.get_history(aggregate_id)
-        return Response(
-            History(aggregate_id=aggregate_id, events=events),
-            headers={"ETag": f'"{events[-1].version}"'},
         )
 
 
