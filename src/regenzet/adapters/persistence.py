@@ -70,6 +70,19 @@ class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
             SQL("SELECT pg_advisory_xact_lock({0})").format(key),
         ]
 
+    def create_table(self) -> None:
+        """Creates the log when it is missing. An existing log is left alone: its indexes
+        belong to the schema's owner, and the application's role (``regenzet db grant``) may
+        not touch them even with IF NOT EXISTS."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT to_regclass(%s)",
+                (f'"{self.datastore.schema}"."{self.events_table_name}"',),
+            )
+            row = curs.fetchone()
+        if row is None or next(iter(row.values())) is None:
+            super().create_table()
+
 
 RECORDER_TOPIC = f"{__name__}:{SerialInsertPostgresRecorder.__name__}"
 
@@ -123,7 +136,10 @@ def ensure_postgres(
     p = _parts(url)
     try:
         with psycopg.connect(**p, connect_timeout=connect_timeout, autocommit=True) as conn:
-            if schema != "public":
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+            ).fetchone()
+            if exists is None:  # asking only when missing: the app's role may not create
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 import psycopg_pool
@@ -94,6 +94,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     psycopg_pool.PoolTimeout,
     sqlite3.DatabaseError,  # also "file is not a database"
+    psycopg.errors.InsufficientPrivilege,  # the role lacks a privilege (see `db grant`)
     es_persistence.DatabaseError,
     es_persistence.InterfaceError,
 )
@@ -278,21 +279,16 @@ APPEND_ONLY_TABLES = ("regenzet_events", "regenzet_snapshots", CHAIN_TABLE, CHEC
 
 
 def grant_append_only(settings: Settings, role: str) -> list[str]:
-    """Creates every table the application uses, then grants ``role`` append-only access to
-    the log, snapshots and audit chain (``regenzet db grant``)."""
-    from regenzet.entrypoints.followers import build_followers
-
+    """Creates the log, snapshots and audit chain (owned by the caller, the schema's owner),
+    then grants ``role`` append-only access to them (``regenzet db grant``). The role creates
+    and owns its own derived tables (read models, idempotency keys), so it can rebuild them."""
     if settings.database_url is None:
         raise SettingsError("granting privileges needs REGENZET_DATABASE_URL (Postgres)")
     env = event_store_env(settings)
     workshop = Workshop(env=env, clock=SystemClock(), vin_decoder=VininfoVinDecoder())
-    stores: list[Any] = [chain_store(env, settings), idempotency_store(env, settings)]
     try:
-        _, read_models = build_followers(workshop, env, settings)
-        stores.append(read_models)
+        chain_store(env, settings).close()
     finally:
-        for store in stores:
-            store.close()
         workshop.close()
     return persistence_grant(
         settings.database_url,
