@@ -96,10 +96,10 @@ class KmsAuditSigner(_PublicKeyMixin):
         self._kms = kms
         self._kms_key_id = key_id
         response = kms.get_public_key(KeyId=key_id)
-        if response.get("KeySpec") != "ECC_NIST_P256":
-            raise ValueError(
-                f"KMS key {key_id} must be ECC_NIST_P256, not {response.get('KeySpec')}"
-            )
+        # KeySpec; older responses (and moto) name it CustomerMasterKeySpec.
+        spec = response.get("KeySpec") or response.get("CustomerMasterKeySpec")
+        if spec != "ECC_NIST_P256":
+            raise ValueError(f"KMS key {key_id} must be ECC_NIST_P256, not {spec}")
         der = response["PublicKey"]
         public = serialization.load_der_public_key(der)
         self._public_pem = public.public_bytes(
