@@ -21,6 +21,10 @@ from regenzet.entrypoints.http.routing import API_PREFIX, READ_PROBLEMS, Service
 
 AUDIT_PROBLEMS = {**READ_PROBLEMS, **problems(422)}
 
+# Ids and versions up to 2**53: exact as a JSON number everywhere (Litestar writes the bound
+# of a required parameter as a float, and 2**62 does not survive that).
+MAX_ID = 2**53
+
 # One verification at a time per process: it reads the whole log, and a burst of requests
 # must not multiply that work.
 _VERIFYING = threading.Lock()
@@ -123,7 +127,7 @@ class AuditController(Controller):
         self,
         services: Services,
         after: Annotated[
-            int, QueryParameter(ge=0, le=2**62, description="Continue after this notification id")
+            int, QueryParameter(ge=0, le=MAX_ID, description="Continue after this notification id")
         ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         aggregate_type: Annotated[
@@ -191,7 +195,7 @@ class AuditController(Controller):
         self,
         aggregate_id: FromPath[UUID],
         services: Services,
-        version: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
         at: Annotated[
             datetime | None,
             QueryParameter(description="As of this instant (ISO 8601 with offset)"),
@@ -210,8 +214,8 @@ class AuditController(Controller):
         self,
         aggregate_id: FromPath[UUID],
         services: Services,
-        from_version: Annotated[int, QueryParameter(name="from", ge=1, le=2**62)],
-        to_version: Annotated[int, QueryParameter(name="to", ge=1, le=2**62)],
+        from_version: Annotated[int, QueryParameter(name="from", ge=1, le=MAX_ID)],
+        to_version: Annotated[int, QueryParameter(name="to", ge=1, le=MAX_ID)],
     ) -> DiffOut:
         result = AuditHistory(services.workshop).diff(aggregate_id, from_version, to_version)
         return DiffOut(
@@ -236,7 +240,7 @@ class AuditController(Controller):
         services: Services,
         start: Annotated[
             int | None,
-            QueryParameter(name="from", ge=1, le=2**62, description="Start at this id"),
+            QueryParameter(name="from", ge=1, le=MAX_ID, description="Start at this id"),
         ] = None,
     ) -> VerificationOut:
         verifier = _verifier(services)
