@@ -70,7 +70,7 @@ def chain_links(previous: bytes, rows: Sequence[ChainRow]) -> list[bytes]:
     """The links of consecutive rows after ``previous`` (the hot loop of follower and verifier;
     equal to applying :func:`next_link` row by row)."""
     sha, pack, topics = hashlib.sha256, _HEAD.pack, _TOPICS
-    links = []
+    links: list[bytes] = []
     append = links.append
     for notification_id, aggregate_id, version, topic, state in rows:
         suffix = topics.get(topic)
@@ -353,8 +353,8 @@ class Verifier:
         if start is not None and start > 1:
             anchor = self.store.link_before(start)
             if anchor is not None:
-                (stored, events) = anchor
-                link, previous_id = stored.link, stored.notification_id
+                (anchor_link, events) = anchor
+                link, previous_id = anchor_link.link, anchor_link.notification_id
         started_after = previous_id
         checkpoints = {
             c.notification_id: c

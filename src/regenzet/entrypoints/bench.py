@@ -511,16 +511,14 @@ def _read_raw(
 )
 @click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
 def verify(target: int, batch: int, rounds: int) -> None:
-    from regenzet.adapters.audit_signing import LocalAuditSigner
-    from regenzet.adapters.identity import LocalKeyPair
     from regenzet.application.audit import ChainFollower, Verifier
     from regenzet.entrypoints.audit_verify import default_workers, verify_log
-    from regenzet.entrypoints.container import chain_store
+    from regenzet.entrypoints.container import chain_store, throwaway_audit_signer
 
     settings = Settings.from_env()
     prepare_store(settings)
     store_kind = "postgres" if settings.uses_postgres else "sqlite"
-    signer = LocalAuditSigner(LocalKeyPair.generate("EdDSA"))
+    signer = throwaway_audit_signer()
     with _scratch(settings, "verify") as (env, raw_connect):
         workshop = _workshop(env)
         chain = chain_store(env, settings)
@@ -536,7 +534,9 @@ def verify(target: int, batch: int, rounds: int) -> None:
             link_rate = total / (time.perf_counter() - started)
             table_name = "regenzet_events" if settings.uses_postgres else "stored_events"
             verifier = Verifier(reader, chain, signer, batch=batch)
-            verify_rates, single_rates, raw_rates = [], [], []
+            verify_rates: list[float] = []
+            single_rates: list[float] = []
+            raw_rates: list[float] = []
             for _ in range(rounds):  # interleaved, so drift hits all alike
                 for rates, workers in ((verify_rates, default_workers()), (single_rates, 1)):
                     started = time.perf_counter()

@@ -302,6 +302,7 @@ def _seed_demo_quietly() -> None:
     try:
         report = seed_demo(workshop, clock)
         click.echo(report.lines()[0])
+        _seal_audit_chain(workshop, container.settings())
     finally:
         workshop.close()
 

@@ -81,6 +81,7 @@ __all__ = [
     "postgres_conninfo",
     "prepare_store",
     "read_model_store",
+    "throwaway_audit_signer",
     "token_issuer",
     "token_verifier",
     "verifier",
@@ -242,6 +243,11 @@ def audit_signer(settings: Settings) -> Signer:
     return LocalAuditSigner.in_directory(settings.data_dir / "audit-keys")
 
 
+def throwaway_audit_signer() -> Signer:
+    """A fresh Ed25519 key in memory only (benchmarks)."""
+    return LocalAuditSigner(LocalKeyPair.generate("EdDSA"))
+
+
 def chain_store(env: dict[str, str], settings: Settings | None = None) -> ChainStore:
     """The audit hash chain beside the log: the same SQLite file or Postgres schema."""
     module = env.get("PERSISTENCE_MODULE", "")
@@ -342,18 +348,19 @@ def http_app_from_settings(settings: Settings) -> Litestar:
     runner = runner_for(workshop, env, settings)
     for follower in runner.followers:
         follower.check_schema()  # an outdated read model stops start-up with one clear line
-    services = http_services(
-        settings,
-        workshop,
-        env,
-        read_models=runner.read_models,
-        audit=verifier(workshop, env, settings),
-    )
+    audit = verifier(workshop, env, settings)
+    services = http_services(settings, workshop, env, read_models=runner.read_models, audit=audit)
+
+    def close() -> None:
+        runner.stop()
+        for closable in (audit.store, audit.reader, services.idempotency):
+            closable.close()
+
     return create_app(
         services,
         cors_origins=settings.cors_origins,
         on_startup=[runner.start],
-        on_shutdown=[runner.stop],
+        on_shutdown=[close],
     )
 
 

@@ -107,6 +107,7 @@ class FollowerRunner:
 
     read_models: ReadModelStore | None = None
     chain: ChainFollower | None = None
+    closables: list[Any]
 
     def __init__(
         self,
@@ -116,6 +117,7 @@ class FollowerRunner:
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self.followers = list(followers)
+        self.closables = []
         self.waker = waker
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -132,6 +134,12 @@ class FollowerRunner:
         if self.thread is not None:
             self.thread.join(timeout)
         self.waker.close()
+        closables, self.closables = self.closables, []
+        for closable in closables:
+            try:
+                closable.close()
+            except Exception:  # shutting down: report, close the rest
+                logger.exception("closing %r failed", closable)
 
     def run(self) -> None:
         # Each follower is supervised on its own: one that fails (a bug in one projection, a
@@ -180,6 +188,11 @@ def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> F
     )
     runner.read_models = store
     runner.chain = chain
+    # Closed by stop(): the runner made them (the read-model store is shared with the API,
+    # whose shutdown hook runs stop() after the last request).
+    runner.closables = [chain.store, chain.reader, store]
+    if followers:
+        runner.closables.append(followers[0].reader)
     return runner
 
 
