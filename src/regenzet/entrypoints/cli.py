@@ -80,6 +80,10 @@ def demo(history_of: str | None) -> None:
                 f"audit chain: {sealed.events} events linked and sealed at notification "
                 f"{sealed.notification_id} (check with `regenzet audit verify`)"
             )
+        from regenzet.entrypoints.relay_cli import deliver_locally
+
+        for line in deliver_locally(workshop, container.settings()):
+            click.echo(line)
         if history_of is not None:
             if history_of not in report.repair_orders:
                 known = ", ".join(report.repair_orders)
@@ -303,6 +307,9 @@ def _seed_demo_quietly() -> None:
         report = seed_demo(workshop, clock)
         click.echo(report.lines()[0])
         _seal_audit_chain(workshop, container.settings())
+        from regenzet.entrypoints.relay_cli import deliver_locally
+
+        deliver_locally(workshop, container.settings())
     finally:
         workshop.close()
 
@@ -424,8 +431,10 @@ def _env(settings: Settings) -> dict[str, str]:
 def _register_optional_commands() -> None:
     from regenzet.entrypoints.audit_cli import audit, db
     from regenzet.entrypoints.bench import bench
+    from regenzet.entrypoints.relay_cli import relay
 
     cli.add_command(bench)
+    cli.add_command(relay)
     cli.add_command(audit)
     cli.add_command(db)
 

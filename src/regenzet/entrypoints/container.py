@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import psycopg_pool
@@ -37,6 +37,8 @@ from regenzet.adapters.idempotency import (
     SqliteIdempotencyStore,
 )
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
+from regenzet.adapters.links import SignedLinks
+from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
     ensure_postgres,
@@ -47,6 +49,7 @@ from regenzet.adapters.persistence import (
 from regenzet.adapters.persistence import (
     grant_append_only as persistence_grant,
 )
+from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.read_models import (
     InMemoryReadModelStore,
     PostgresReadModelStore,
@@ -56,8 +59,12 @@ from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.audit import ChainFollower, ChainStore, Signer, Verifier
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
-from regenzet.application.ports import EventLogReader
-from regenzet.application.projections import ReadModelStore
+from regenzet.application.integration_events import IntegrationEventMapper
+from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
+from regenzet.application.notifications import Mailer
+from regenzet.application.ports import Clock, EventLogReader
+from regenzet.application.projections import Follower, ReadModelStore
+from regenzet.application.relay import Publisher, Relay
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.settings import Settings, SettingsError
 
@@ -78,9 +85,14 @@ __all__ = [
     "http_app_from_settings",
     "http_services",
     "idempotency_store",
+    "mailer",
+    "notification_followers",
     "postgres_conninfo",
     "prepare_store",
+    "publisher",
     "read_model_store",
+    "relay_for",
+    "signed_links",
     "throwaway_audit_signer",
     "token_issuer",
     "token_verifier",
@@ -303,6 +315,82 @@ def grant_append_only(settings: Settings, role: str) -> list[str]:
         append_only=APPEND_ONLY_TABLES,
         connect_timeout=settings.pg_connect_timeout,
     )
+
+
+def _aws_client(service: str) -> Any:
+    """A boto3 client from the standard AWS variables (region, credentials, and
+    ``AWS_ENDPOINT_URL`` for a local endpoint such as moto), retrying throttling and 5xx."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def publisher(settings: Settings) -> Publisher:
+    """SNS when ``REGENZET_SNS_TOPIC_ARN`` is set, else ``$REGENZET_DATA_DIR/events.jsonl``."""
+    if settings.sns_topic_arn is not None:
+        return SnsPublisher(_aws_client("sns"), settings.sns_topic_arn)
+    return JsonLinesPublisher(settings.data_dir / "events.jsonl")
+
+
+def mailer(settings: Settings) -> Mailer:
+    """SNS → Lambda → SES when a notifications topic is set; SMTP when a host is; else
+    ``.eml`` files under ``$REGENZET_DATA_DIR/mail``."""
+    if settings.notifications_topic_arn is not None:
+        return SnsNotificationMailer(_aws_client("sns"), settings.notifications_topic_arn)
+    if settings.smtp_host is not None:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    return EmlFileMailer(settings.data_dir / "mail", settings.mail_from)
+
+
+def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
+    secret = (
+        settings.link_secret.encode()
+        if settings.link_secret is not None
+        else SignedLinks.secret_in(settings.data_dir / "keys")
+    )
+    return SignedLinks(secret, settings.public_url, clock)
+
+
+def relay_for(
+    workshop: Workshop, env: dict[str, str], settings: Settings, positions: ReadModelStore
+) -> Relay:
+    def load(aggregate_id: Any, version: int) -> Any:
+        return workshop.repository.get(aggregate_id, version=version)
+
+    return Relay(
+        positions,
+        event_log_reader(env, workshop),
+        workshop.decode_rows,
+        IntegrationEventMapper(load),
+        publisher(settings),
+    )
+
+
+def notification_followers(
+    workshop: Workshop, env: dict[str, str], settings: Settings, store: ReadModelStore
+) -> tuple[Follower, MailDispatcher]:
+    """The email policy (a read-model follower writing the outbox) and its dispatcher."""
+
+    def load(aggregate_id: Any, version: int) -> Any:
+        return workshop.repository.get(aggregate_id, version=version)
+
+    links = signed_links(settings, SystemClock())
+    policy = NotificationPolicy(
+        load,
+        workshop.repository.get,
+        Links(quote=links.quote, portal_url=f"{settings.public_url}/portal"),
+        SystemClock(),
+    )
+    follower = Follower(policy, store, event_log_reader(env, workshop), workshop.decode_rows)
+    store.prepare(policy)
+    return follower, MailDispatcher(store, mailer(settings), SystemClock())
 
 
 def http_services(

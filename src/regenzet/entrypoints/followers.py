@@ -26,7 +26,9 @@ from regenzet.entrypoints.container import (
     INFRASTRUCTURE_ERRORS,
     chain_follower,
     event_log_reader,
+    notification_followers,
     read_model_store,
+    relay_for,
 )
 from regenzet.entrypoints.settings import Settings
 
@@ -111,7 +113,7 @@ class FollowerRunner:
 
     def __init__(
         self,
-        followers: Sequence[Follower | ChainFollower],
+        followers: Sequence[Any],
         waker: Waker,
         *,
         on_error: Callable[[Exception], None] | None = None,
@@ -179,18 +181,28 @@ class FollowerRunner:
 
 
 def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> FollowerRunner:
-    """Every follower of the log: the read models, then the audit hash chain."""
+    """Every follower of the log: the read models, the audit hash chain, the email policy and
+    its dispatcher, and, when integration events go to the local file (no SNS topic), the
+    relay. With SNS the relay is its own service (``regenzet relay run``)."""
     followers, store = build_followers(workshop, env, settings)
     chain = chain_follower(workshop, env, settings)
+    policy, dispatcher = notification_followers(workshop, env, settings, store)
+    extra: list[Any] = [chain, policy, dispatcher]
+    relay = None
+    if settings.sns_topic_arn is None:
+        relay = relay_for(workshop, env, settings, store)
+        extra.append(relay)
     channel = getattr(workshop.recorder, "channel_name", None)
     runner = FollowerRunner(
-        [*followers, chain], Waker(env, channel if settings.uses_postgres else None)
+        [*followers, *extra], Waker(env, channel if settings.uses_postgres else None)
     )
     runner.read_models = store
     runner.chain = chain
     # Closed by stop(): the runner made them (the read-model store is shared with the API,
     # whose shutdown hook runs stop() after the last request).
-    runner.closables = [chain.store, chain.reader, store]
+    runner.closables = [chain.store, chain.reader, policy.reader, store]
+    if relay is not None:
+        runner.closables.append(relay.reader)
     if followers:
         runner.closables.append(followers[0].reader)
     return runner

@@ -42,6 +42,29 @@ def _schema(raw: str) -> str:
     return value
 
 
+def _arn(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith("arn:") or raw.count(":") < 5:
+        raise SettingsError(f"{name} must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+    return raw
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError("REGENZET_PUBLIC_URL must be an http(s):// URL")
+    return raw.rstrip("/")
+
+
+def _link_secret(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    if len(raw.strip()) < 32:
+        raise SettingsError("REGENZET_LINK_SECRET must be at least 32 characters")
+    return raw.strip()
+
+
 def _list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -90,6 +113,17 @@ class Settings:
     # with in production instead of the local Ed25519 key.
     audit_checkpoint_every: int = 10_000
     audit_kms_key_id: str | None = None
+    # Integration events: SNS topic (FIFO) for the relay; without it, events.jsonl locally.
+    sns_topic_arn: str | None = None
+    # Email: SNS topic the Lambda renders and sends from; else SMTP; else .eml files.
+    notifications_topic_arn: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = attrs.field(default=None, repr=False)
+    mail_from: str = "ReGenZet Garage <garage@regenzet.local>"
+    public_url: str = "http://127.0.0.1:8000"
+    link_secret: str | None = attrs.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -156,4 +190,14 @@ class Settings:
             cors_origins=_list(env.get("REGENZET_CORS_ORIGINS", "")),
             audit_checkpoint_every=_int(env, "REGENZET_AUDIT_CHECKPOINT_EVERY", 10_000, minimum=1),
             audit_kms_key_id=env.get("REGENZET_AUDIT_KMS_KEY_ID", "").strip() or None,
+            sns_topic_arn=_arn(env, "REGENZET_SNS_TOPIC_ARN"),
+            notifications_topic_arn=_arn(env, "REGENZET_NOTIFICATIONS_TOPIC_ARN"),
+            smtp_host=env.get("REGENZET_SMTP_HOST", "").strip() or None,
+            smtp_port=_int(env, "REGENZET_SMTP_PORT", 587, minimum=1),
+            smtp_username=env.get("REGENZET_SMTP_USERNAME", "").strip() or None,
+            smtp_password=env.get("REGENZET_SMTP_PASSWORD") or None,
+            mail_from=env.get("REGENZET_MAIL_FROM", "").strip()
+            or "ReGenZet Garage <garage@regenzet.local>",
+            public_url=_url(env.get("REGENZET_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"),
+            link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
         )

@@ -1,0 +1,108 @@
+"""``regenzet relay run [--once]``: publish integration events (SNS, or events.jsonl locally),
+and what ``regenzet demo`` runs so a laptop shows the emails and events the history implies."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.container import (
+    Container,
+    event_store_env,
+    notification_followers,
+    prepare_store,
+    read_model_store,
+    relay_for,
+)
+from regenzet.entrypoints.settings import Settings
+
+
+@click.group(help="The outbox relay: integration events to SNS (or events.jsonl locally).")
+def relay() -> None:
+    pass
+
+
+@relay.command(
+    "run",
+    help="Publish every integration event not yet published, then keep following the log "
+    "(Ctrl-C stops). --once publishes what is pending and exits.",
+)
+@click.option("--once", is_flag=True, help="Publish everything pending, then exit.")
+def run(once: bool) -> None:
+    from regenzet.entrypoints.followers import FollowerRunner, Waker
+
+    settings = Settings.from_env()
+    prepare_store(settings)
+    workshop: Workshop = Container(settings=settings).services.workshop()
+    env = event_store_env(settings)
+    store = read_model_store(env, settings)
+    publisher_relay = relay_for(workshop, env, settings, store)
+    target = settings.sns_topic_arn or str(settings.data_dir / "events.jsonl")
+    try:
+        if once:
+            covered = publisher_relay.catch_up()
+            click.echo(
+                f"published {publisher_relay.published} integration events to {target} "
+                f"({covered} log events read; position {publisher_relay.position()})"
+            )
+            return
+        channel = getattr(workshop.recorder, "channel_name", None)
+        runner = FollowerRunner(
+            [publisher_relay], Waker(env, channel if settings.uses_postgres else None)
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        runner.start()
+        click.echo(f"relaying integration events to {target} (Ctrl-C stops)")
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runner.stop()
+    finally:
+        publisher_relay.reader.close()
+        store.close()
+        workshop.close()
+
+
+def deliver_locally(workshop: Workshop, settings: Settings) -> list[str]:
+    """After seeding the demo: decide its emails and send the due ones, and publish its
+    integration events, when both go to local files (with AWS configured, the services do
+    this). Returns report lines."""
+    env = event_store_env(settings)
+    store = read_model_store(env, settings)
+    lines: list[str] = []
+    closables: list[Any] = [store]
+    try:
+        if settings.notifications_topic_arn is None and settings.smtp_host is None:
+            policy, dispatcher = notification_followers(workshop, env, settings, store)
+            closables.append(policy.reader)
+            policy.check_schema()
+            policy.catch_up()
+            dispatcher.step_all()
+            deferred = dispatcher.pending()
+            lines.append(
+                f"emails: {dispatcher.sent} written to {settings.data_dir / 'mail'}"
+                + (f", {len(deferred)} deferred by quiet hours" if deferred else "")
+            )
+        if settings.sns_topic_arn is None:
+            publisher_relay = relay_for(workshop, env, settings, store)
+            closables.append(publisher_relay.reader)
+            publisher_relay.catch_up()
+            lines.append(
+                f"integration events: {publisher_relay.published} appended to "
+                f"{settings.data_dir / 'events.jsonl'}"
+            )
+    finally:
+        for closable in closables:
+            closable.close()
+    return lines
+
+
+__all__ = ["deliver_locally", "relay"]
