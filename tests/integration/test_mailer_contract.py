@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import boto3
 import pytest
+from jinja2 import UndefinedError
 from moto import mock_aws
 
 from regenzet.adapters.email_rendering import REQUEST_ID_HEADER, render
@@ -346,6 +347,6 @@ class TestInMemoryMailer:
         mailer = InMemoryMailer()
         context = dict(email_request().context)
         del context["portal_url"]
-        with pytest.raises(Exception, match="portal_url"):
+        with pytest.raises(UndefinedError, match="portal_url"):
             mailer.send(EmailRequest("req-1", "vehicle_ready", "ana@example.com", "c", context))
         assert mailer.sent == []

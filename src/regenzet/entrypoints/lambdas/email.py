@@ -144,8 +144,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Sends every request in the SNS event; returns ``{"sent": n, "duplicates": m}`` or raises
     :class:`EmailRecordsFailed` after trying them all."""
     runtime = _runtime(os.environ[IDEMPOTENCY_TABLE_ENV], os.environ[MAIL_FROM_ENV])
-    # Lets Powertools expire an in-progress record when this invocation times out mid-send,
-    # so the retry is not refused as "already in progress" forever.
+    # Lets Powertools expire an in-progress record when this invocation times out mid-send;
+    # without it the retry would be refused as "already in progress" for the whole window.
     runtime.config.register_lambda_context(context)
     sent = duplicates = 0
     failed: list[str] = []
