@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import attrs
 import msgspec
@@ -26,7 +26,7 @@ from regenzet.domain.inspection import Inspection, Rating
 from regenzet.domain.repair_order import RepairOrder
 from regenzet.domain.vehicle import Vehicle
 
-ENVELOPE_FORMAT = "regenzet-integration-event/1"
+ENVELOPE_FORMAT: Final = "regenzet-integration-event/1"
 # Stable event ids: the same stored event always gets the same id (FIFO dedup, consumers).
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c3a52-5d0e-4c59-9a53-2b0c6a1f7e41")
 

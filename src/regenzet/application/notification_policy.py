@@ -16,6 +16,7 @@ sees them (a rebuild, a follower far behind) cause no email: nobody wants last m
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
@@ -24,7 +25,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
-from eventsourcing.domain import DomainEventProtocol
 
 from regenzet.application.notifications import EmailRequest, Mailer
 from regenzet.application.ports import Clock
@@ -37,6 +37,10 @@ OUTBOX = "mail_outbox"
 POLICY_NAME = "notifications"
 REQUEST_NAMESPACE = uuid.UUID("0b7e2d9c-3f41-4a8e-9d6a-51c2f0e7a8b3")
 DEFAULT_MAX_AGE = timedelta(hours=48)
+MAX_ATTEMPTS = 8
+MAX_DELAY = timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 
 # (order id, customer id, quote version) -> (signed approval URL, when it expires)
 QuoteLink = Callable[[UUID, UUID, int], tuple[str, datetime]]
@@ -85,7 +89,9 @@ class NotificationPolicy:
 
     name = POLICY_NAME
     version = 1
-    tables = (TableSpec(OUTBOX, indexes=("status", "due_at", "customer_id")),)
+    tables: tuple[TableSpec, ...] = (
+        TableSpec(OUTBOX, indexes=("status", "due_at", "customer_id")),
+    )
 
     def __init__(
         self,
@@ -105,7 +111,7 @@ class NotificationPolicy:
     def forget(self) -> None:
         self.folder.forget()
 
-    def apply(self, event: DomainEventProtocol[Any], tx: ReadModelTx) -> None:
+    def apply(self, event: Any, tx: ReadModelTx) -> None:
         aggregate_name, _, event_name = type(event).__qualname__.rpartition(".")
         if aggregate_name not in {"RepairOrder", "Inspection"}:
             return
@@ -277,7 +283,11 @@ class MailDispatcher:
         sent = 0
         for row in self.due():
             request = EmailRequest.from_json(row["request"])
-            self.mailer.send(request)
+            try:
+                self.mailer.send(request)
+            except Exception as exc:  # one bad email must not hold up the others
+                self._failed(request, row, exc)
+                continue
             with self.store.transaction(POLICY_NAME) as tx:
                 tx.put(
                     OUTBOX,
@@ -287,6 +297,33 @@ class MailDispatcher:
             sent += 1
         self.sent += sent
         return sent
+
+    def _failed(self, request: EmailRequest, row: dict[str, Any], exc: Exception) -> None:
+        """Retries later with exponential backoff; gives up after MAX_ATTEMPTS (status
+        ``failed``, kept in the outbox with the error for an operator)."""
+        attempts = int(row.get("attempts", 0)) + 1
+        retry_at = self.clock.now() + min(timedelta(seconds=30) * 2 ** (attempts - 1), MAX_DELAY)
+        gave_up = attempts >= MAX_ATTEMPTS
+        logger.warning(
+            "email %s (%s) failed, attempt %d%s: %s",
+            request.request_id,
+            request.template,
+            attempts,
+            ", giving up" if gave_up else f", retrying at {retry_at.isoformat()}",
+            exc,
+        )
+        with self.store.transaction(POLICY_NAME) as tx:
+            tx.put(
+                OUTBOX,
+                request.request_id,
+                {
+                    **row,
+                    "status": "failed" if gave_up else "pending",
+                    "attempts": attempts,
+                    "error": f"{type(exc).__name__}: {exc}"[:500],
+                    "due_at": retry_at.astimezone(ZoneInfo("UTC")).isoformat(),
+                },
+            )
 
 
 __all__ = [

@@ -8,12 +8,18 @@ stable ``request_id`` so a redelivered request is never sent twice.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
 EMAIL_REQUEST_FORMAT = "regenzet-email-request/1"
+
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+# One plain address (what the policy takes from a validated customer record): no display
+# name, no list, no whitespace or control characters.
+_ONE_ADDRESS = re.compile(r"^[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,255}$")
 
 # The templates the policy may ask for (HTML and text files of the same name exist for each).
 TEMPLATES = ("quote_ready", "inspection_shared", "vehicle_ready")
@@ -36,9 +42,11 @@ class EmailRequest:
     not_before: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
+        if not _REQUEST_ID.match(self.request_id):
+            raise ValueError("request_id must be 1-128 printable characters without spaces")
         if self.template not in TEMPLATES:
             raise ValueError(f"unknown email template {self.template!r}")
-        if "@" not in self.to or any(c in self.to for c in "\r\n"):
+        if not _ONE_ADDRESS.match(self.to):
             raise ValueError("the recipient must be one email address")
 
     def to_json(self) -> dict[str, Any]:
@@ -58,8 +66,10 @@ class EmailRequest:
         if data.get("format") != EMAIL_REQUEST_FORMAT:
             raise ValueError(f"not an email request: format {data.get('format')!r}")
         not_before = data.get("not_before")
+        if not isinstance(data.get("request_id"), str):
+            raise ValueError("request_id must be a string")
         return cls(
-            request_id=str(data["request_id"]),
+            request_id=data["request_id"],
             template=str(data["template"]),
             to=str(data["to"]),
             customer_id=str(data["customer_id"]),
@@ -70,7 +80,8 @@ class EmailRequest:
 
 
 class Mailer(Protocol):
-    """Delivers an email request (renders it, or hands it to what renders it).
+    """Delivers an email request now (renders it, or hands it to what renders it); the
+    caller (``MailDispatcher``) holds requests until their ``not_before``.
 
     Delivering the same ``request_id`` twice must not send two emails where the adapter can
     prevent it (files are overwritten; the Lambda remembers ids in DynamoDB).
