@@ -251,10 +251,13 @@ def test_mime_is_multipart_alternative_with_stable_ids() -> None:
     assert other["Message-ID"] != message["Message-ID"]
 
 
-def test_mime_refuses_a_second_recipient_and_an_unprintable_request_id() -> None:
-    two = EmailRequest("r", "vehicle_ready", "a@x.example, b@y.example", "c", {})
+def test_a_request_refuses_a_second_recipient_and_an_unprintable_request_id() -> None:
+    """The contract itself refuses them, before any mailer (``to_mime`` checks again)."""
     with pytest.raises(ValueError, match="one email address"):
-        to_mime(two, render(request("vehicle_ready")), SENDER)
-    bad_id = request("vehicle_ready", request_id="r\r\nBcc: x@evil.example")
-    with pytest.raises(ValueError, match="request id"):
-        to_mime(bad_id, render(bad_id), SENDER)
+        EmailRequest("r", "vehicle_ready", "a@x.example, b@y.example", "c", {})
+    with pytest.raises(ValueError, match="one email address"):
+        EmailRequest("r", "vehicle_ready", "not an address@", "c", {})
+    with pytest.raises(ValueError, match="request_id"):
+        request("vehicle_ready", request_id="r\r\nBcc: x@evil.example")
+    with pytest.raises(ValueError, match="request_id"):
+        EmailRequest.from_json({**request("vehicle_ready").to_json(), "request_id": None})
