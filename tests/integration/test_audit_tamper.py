@@ -288,3 +288,27 @@ def test_gaps_from_rolled_back_transactions_are_not_tampering(
         else:
             store.close()
             workshop.close()
+
+
+def test_a_checkpoint_signed_while_verifying_is_not_a_deleted_tail(garage: Garage) -> None:
+    """The follower links and seals new events between verify's reading of the chain head and
+    of the checkpoints: that is the chain growing, not tampering."""
+    from regenzet.domain.common import Actor, Role
+
+    garage.workshop.register_customer(
+        name="Racing", email="race@example.com", phone=None, actor=Actor("a", Role.ADVISOR)
+    )
+    read_checkpoints = garage.store.checkpoints
+    raced = []
+
+    def meanwhile_sealed() -> list[Any]:
+        if not raced:
+            raced.append(True)
+            garage.store.checkpoints = read_checkpoints  # type: ignore[method-assign]
+            garage.follower.checkpoint()
+        return read_checkpoints()
+
+    garage.store.checkpoints = meanwhile_sealed  # type: ignore[method-assign]
+    report = garage.verify()
+    assert raced
+    assert report.intact, report.summary()

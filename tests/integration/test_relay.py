@@ -257,12 +257,17 @@ def test_throttling_and_server_errors_are_retried_with_backoff() -> None:
                 "Failed": [{"Id": "1", "Code": "InternalError", "SenderFault": False}],
             },
         )
+        # Entry 1 failed after 2 was accepted: 1 and 2 are sent again, in order, so 2 cannot
+        # overtake 1 in its message group (SNS drops the second 2 by its dedup id).
         stub.add_response(
             "publish_batch",
-            {"Successful": [{"Id": "1", "MessageId": "m1"}], "Failed": []},
+            {"Successful": [{"Id": "1", "MessageId": "m1"}, {"Id": "2", "MessageId": "m2"}]},
             expected_params={
                 "TopicArn": topic,
-                "PublishBatchRequestEntries": [publisher._entry(1, messages[1])],
+                "PublishBatchRequestEntries": [
+                    publisher._entry(1, messages[1]),
+                    publisher._entry(2, messages[2]),
+                ],
             },
         )
         publisher.publish(messages)

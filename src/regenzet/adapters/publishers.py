@@ -146,7 +146,11 @@ class SnsPublisher:
                 )
             if not failed:
                 return
-            pending = {f["Id"]: pending[f["Id"]] for f in failed}
+            # Resend from the first failed entry on, in order, not only the failed ones: later
+            # entries of the same message group must not overtake it on a FIFO topic. The
+            # deduplication ids drop the copies SNS already accepted.
+            first = min(int(f["Id"]) for f in failed)
+            pending = {i: m for i, m in pending.items() if int(i) >= first}
             self._back_off(attempt, failed[0].get("Code", "failed entries"))
         raise PublishError(
             f"SNS did not accept {len(pending)} messages after {self.max_attempts} attempts"

@@ -392,7 +392,13 @@ class Verifier:
                 if events != head.events:
                     raise _Broken(head.notification_id, "the chain head's event count differs")
                 for checkpoint_id in checkpoint_ids:
-                    if checkpoint_id > head.notification_id:
+                    # A checkpoint past the head read at the start is either newer than this
+                    # run (the follower went on linking: its link exists now) or the sign of
+                    # a deleted tail (its link is gone).
+                    if (
+                        checkpoint_id > head.notification_id
+                        and self.store.link_at(checkpoint_id) is None
+                    ):
                         raise _Broken(
                             checkpoint_id,
                             "a signed checkpoint seals an event that is no longer in the log or "
@@ -569,7 +575,10 @@ def export_lines(
         after = rows[-1][0]
         if progress is not None:
             progress(len(rows))
-    for checkpoint in store.checkpoints():
+    # Only the checkpoints the exported chain reaches: the follower may have signed newer ones
+    # while the export ran.
+    sealed = [c for c in store.checkpoints() if c.notification_id <= head.notification_id]
+    for checkpoint in sealed:
         yield json.dumps(
             {
                 "kind": "checkpoint",
