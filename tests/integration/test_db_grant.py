@@ -94,3 +94,46 @@ def test_grant_needs_postgres(tmp_path: Path) -> None:
     result = run(["db", "grant", "--role", "x"], {"REGENZET_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1
     assert "REGENZET_DATABASE_URL" in result.stderr
+
+
+def test_every_insert_into_the_log_is_serialised_even_without_the_recorder(
+    roles: tuple[dict[str, str], dict[str, str]],
+) -> None:
+    """While one transaction holds the writers' lock, a raw INSERT by the app role (not through
+    our recorder) waits for it: ids still commit in the order they were issued."""
+    from regenzet.adapters.persistence import serial_insert_key
+
+    owner, app = roles
+    role = owner.pop("ROLE")
+    assert run(["db", "grant", "--role", role], owner).returncode == 0
+    schema = owner["REGENZET_PG_SCHEMA"]
+    key = serial_insert_key(schema, "regenzet_events")
+    with psycopg.connect(owner["REGENZET_DATABASE_URL"]) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        with psycopg.connect(app["REGENZET_DATABASE_URL"], autocommit=True) as writer:
+            writer.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                writer.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (originator_id, originator_version, topic, state)"
+                        " VALUES (gen_random_uuid(), 1, 'raw:Insert', '\\x00')"
+                    ).format(sql.Identifier(schema, "regenzet_events"))
+                )
+        holder.rollback()
+
+
+def test_grant_refuses_a_role_that_owns_the_log(
+    roles: tuple[dict[str, str], dict[str, str]],
+) -> None:
+    owner, app = roles
+    role = owner.pop("ROLE")
+    with psycopg.connect(owner["REGENZET_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                sql.Identifier(owner["REGENZET_PG_SCHEMA"]), sql.Identifier(role)
+            )
+        )
+    assert run(["demo"], app).returncode == 0  # the app role creates (and owns) the log
+    refused = run(["db", "grant", "--role", role], owner)
+    assert refused.returncode != 0
+    assert f"role {role} owns" in refused.stderr

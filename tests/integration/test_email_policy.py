@@ -60,6 +60,19 @@ def test_quiet_hours_across_midnight_and_within_a_day() -> None:
     assert quiet_until({"timezone": AMS}, datetime(2026, 7, 1, 1, 0, tzinfo=UTC)) is None
 
 
+def test_quiet_hours_ending_in_the_repeated_autumn_hour() -> None:
+    """2026-10-25 in Amsterdam: 02:00-03:00 happens twice. At 02:15 the second time (CET,
+    01:15 UTC) quiet hours ending at 02:30 end at 02:30 CET, not at the earlier 02:30 CEST."""
+    quiet = {"quiet_hours_start": "21:00", "quiet_hours_end": "02:30", "timezone": AMS}
+    assert quiet_until(quiet, datetime(2026, 10, 25, 1, 15, tzinfo=UTC)) == datetime(
+        2026, 10, 25, 1, 30, tzinfo=UTC
+    )
+    # The first 02:15 (CEST, 00:15 UTC) ends at the first 02:30 (00:30 UTC).
+    assert quiet_until(quiet, datetime(2026, 10, 25, 0, 15, tzinfo=UTC)) == datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
+
+
 class Garage:
     def __init__(self, path: Path, now: datetime) -> None:
         from regenzet.adapters.persistence import sqlite_env
@@ -185,6 +198,48 @@ def test_quiet_hours_defer_the_email_until_they_end(garage: Garage) -> None:
     assert garage.dispatcher.step() == 1  # deferred, not dropped
     assert [r.template for r in garage.mailer.sent] == ["quote_ready"]
     assert garage.dispatcher.pending() == []
+
+
+def test_two_dispatchers_send_an_email_once(garage: Garage) -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, request: Any) -> None:
+            self.sent.append(request.request_id)
+
+    garage.quote(NotificationPreferences())
+    garage.follower.catch_up()
+    counting = Counting()
+    first = MailDispatcher(garage.store, counting, garage.clock)
+    second = MailDispatcher(garage.store, counting, garage.clock)
+    rows = first.due()
+    assert len(rows) == 1
+    assert second.step() == 1  # the other dispatcher got there first
+    # `first` read the row before that: its claim must now refuse it.
+    assert first._claim(rows[0]["request"]["request_id"]) is None
+    assert first.step() == 0
+    assert len(counting.sent) == 1
+
+
+def test_a_late_dispatch_inside_quiet_hours_waits(garage: Garage) -> None:
+    now = datetime.now(UTC)
+    # Quiet hours start 2 h from now: the quote is decided outside them...
+    start = (now + timedelta(hours=2)).strftime("%H:%M")
+    end = (now + timedelta(hours=4)).strftime("%H:%M")
+    garage.quote(
+        NotificationPreferences(quiet_hours_start=start, quiet_hours_end=end, timezone="UTC")
+    )
+    garage.follower.catch_up()
+    [pending] = garage.dispatcher.pending()
+    assert pending["due_at"] == ""
+    # ...but the dispatcher only gets to it 3 h later, inside them: it waits for their end.
+    _set(garage.clock, now + timedelta(hours=3))
+    assert garage.dispatcher.step() == 0
+    [deferred] = garage.dispatcher.pending()
+    assert datetime.fromisoformat(deferred["due_at"]).strftime("%H:%M") == end
+    _set(garage.clock, now + timedelta(hours=4, minutes=1))
+    assert garage.dispatcher.step() == 1
 
 
 def test_a_customer_who_turned_email_off_gets_nothing(garage: Garage) -> None:

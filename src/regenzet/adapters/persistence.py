@@ -51,6 +51,12 @@ def redact(url: str) -> str:
     return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
 
 
+def serial_insert_key(schema: str, table: str) -> int:
+    """The advisory lock every writer of the log takes (the recorder, and the trigger
+    ``db grant`` installs for writers that do not use the recorder)."""
+    return zlib.crc32(f"{schema}.{table}".encode())
+
+
 class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
     """The library's recorder, serialising inserts with a transaction-scoped advisory lock
     instead of ``LOCK TABLE ... IN EXCLUSIVE MODE``.
@@ -58,13 +64,14 @@ class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
     Both make notification ids commit in the order they were issued (so a follower never
     passes a gap that is filled later), but ``LOCK TABLE`` in that mode needs UPDATE, DELETE or
     TRUNCATE privilege on the table, while the application's role holds only INSERT and SELECT
-    on the log (``regenzet db grant``, docs/audit.md). Every writer of the log goes through this
-    recorder; a process using the library's default recorder must not write concurrently.
+    on the log (``regenzet db grant``, docs/audit.md). ``db grant`` also installs a statement
+    trigger that takes the same lock, so any other writer (a tool on the library's default
+    recorder, an older release during a rolling deploy) is serialised with this one.
     """
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        key = zlib.crc32(f"{datastore.schema}.{events_table_name}".encode())
+        key = serial_insert_key(datastore.schema, events_table_name)
         self.lock_table_statements = [
             SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
             SQL("SELECT pg_advisory_xact_lock({0})").format(key),
@@ -175,6 +182,7 @@ def grant_append_only(
     schema: str,
     role: str,
     append_only: tuple[str, ...],
+    events_tables: tuple[str, ...] = (),
     connect_timeout: int = 5,
 ) -> list[str]:
     """Makes ``append_only`` tables INSERT/SELECT-only for ``role`` and every other table of
@@ -196,6 +204,43 @@ def grant_append_only(
         missing = [t for t in append_only if t not in tables]
         if missing:
             raise DatabaseUnavailableError(f"tables missing in schema {schema}: {missing}")
+        owned = [
+            t
+            for (t,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tableowner = %s",
+                (schema, role),
+            ).fetchall()
+            if t in append_only
+        ]
+        if owned:
+            # An owner can always grant itself the rights back, or drop the table.
+            raise DatabaseUnavailableError(
+                f"role {role} owns {', '.join(owned)}: an owner cannot be made append-only; "
+                f"run `ALTER TABLE … OWNER TO` a migration role first"
+            )
+        for table in events_tables:
+            key = serial_insert_key(schema, table)
+            function = sql.Identifier(schema, "regenzet_serialise_inserts")
+            conn.execute(
+                sql.SQL(
+                    "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN PERFORM pg_advisory_xact_lock({}); RETURN NULL; END $$"
+                ).format(function, sql.Literal(key))
+            )
+            trigger = sql.Identifier("regenzet_serialise_inserts")
+            conn.execute(
+                sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                    trigger, sql.Identifier(schema, table)
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "CREATE TRIGGER {} BEFORE INSERT ON {} FOR EACH STATEMENT EXECUTE FUNCTION {}()"
+                ).format(trigger, sql.Identifier(schema, table), function)
+            )
+            done.append(
+                f"{schema}.{table}: every insert takes the writers' advisory lock (a trigger)"
+            )
         conn.execute(
             sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema), who)
         )

@@ -38,6 +38,7 @@ POLICY_NAME = "notifications"
 REQUEST_NAMESPACE = uuid.UUID("0b7e2d9c-3f41-4a8e-9d6a-51c2f0e7a8b3")
 DEFAULT_MAX_AGE = timedelta(hours=48)
 MAX_ATTEMPTS = 8
+CLAIM_LEASE = timedelta(minutes=5)
 MAX_DELAY = timedelta(hours=1)
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,15 @@ def quiet_until(preferences: dict[str, Any], at: datetime) -> datetime | None:
         day = local.date() + timedelta(days=1) if now >= begins else local.date()
     if not inside:
         return None
-    return datetime.combine(day, ends, tzinfo=zone).astimezone(at.tzinfo)
+    until = datetime.combine(day, ends, tzinfo=zone)
+    if until <= at:  # the end falls in the hour repeated when clocks go back: its second time
+        until = until.replace(fold=1)
+    return until.astimezone(at.tzinfo) if until > at else None
+
+
+def _utc(at: datetime) -> str:
+    """How times are stored in the outbox: UTC ISO 8601, which sorts in time order."""
+    return at.astimezone(ZoneInfo("UTC")).isoformat()
 
 
 def _request_id(event: Any, template: str) -> str:
@@ -126,7 +135,10 @@ class NotificationPolicy:
         elif aggregate_name == "Inspection" and event_name == "SharedWithCustomer":
             request = self._inspection_shared(event, aggregate)
         if request is not None:
-            tx.put(OUTBOX, request.request_id, _row(request))
+            customer = self._customer(UUID(request.customer_id))
+            tx.put(
+                OUTBOX, request.request_id, _row(request, _plain_preferences(customer.preferences))
+            )
 
     # -- the emails -----------------------------------------------------------------------
 
@@ -222,14 +234,20 @@ def _plain_preferences(preferences: Any) -> dict[str, Any]:
     return attrs.asdict(preferences)
 
 
-def _row(request: EmailRequest) -> dict[str, Any]:
+def _row(request: EmailRequest, preferences: dict[str, Any]) -> dict[str, Any]:
     due = request.not_before
     return {
         "request": request.to_json(),
         "status": "pending",
         "customer_id": request.customer_id,
+        # Checked again when the email is due: a late follower or a retry must not send
+        # inside quiet hours either.
+        "quiet": {
+            key: preferences.get(key)
+            for key in ("quiet_hours_start", "quiet_hours_end", "timezone")
+        },
         # ISO strings sort in time order; "now" for no deferral is filled in at dispatch.
-        "due_at": due.astimezone(ZoneInfo("UTC")).isoformat() if due else "",
+        "due_at": _utc(due) if due else "",
         "sent_at": None,
     }
 
@@ -255,7 +273,7 @@ class MailDispatcher:
         return 0
 
     def due(self) -> list[dict[str, Any]]:
-        now = self.clock.now().astimezone(ZoneInfo("UTC")).isoformat()
+        now = _utc(self.clock.now())
         page = self.store.query(
             Query(
                 OUTBOX,
@@ -283,20 +301,40 @@ class MailDispatcher:
         sent = 0
         for row in self.due():
             request = EmailRequest.from_json(row["request"])
+            claimed = self._claim(request.request_id)
+            if claimed is None:
+                continue  # another dispatcher has it, or quiet hours began meanwhile
             try:
                 self.mailer.send(request)
             except Exception as exc:  # one bad email must not hold up the others
-                self._failed(request, row, exc)
+                self._failed(request, claimed, exc)
                 continue
             with self.store.transaction(POLICY_NAME) as tx:
                 tx.put(
                     OUTBOX,
                     request.request_id,
-                    {**row, "status": "sent", "sent_at": self.clock.now().isoformat()},
+                    {**claimed, "status": "sent", "sent_at": self.clock.now().isoformat()},
                 )
             sent += 1
         self.sent += sent
         return sent
+
+    def _claim(self, request_id: str) -> dict[str, Any] | None:
+        """Takes the row for this dispatcher, in a transaction that serialises dispatchers:
+        pushing ``due_at`` a lease ahead hides it from the others while it is sent. If this
+        process dies while sending, the row is due again when the lease ends (the mailer
+        deduplicates by request id). Returns the row as it was, or None."""
+        now = self.clock.now()
+        with self.store.transaction(POLICY_NAME) as tx:
+            row = tx.get(OUTBOX, request_id)
+            if row is None or row["status"] != "pending" or row["due_at"] > _utc(now):
+                return None
+            quiet = quiet_until(row.get("quiet") or {}, now)
+            if quiet is not None:
+                tx.put(OUTBOX, request_id, {**row, "due_at": _utc(quiet)})
+                return None
+            tx.put(OUTBOX, request_id, {**row, "due_at": _utc(now + CLAIM_LEASE)})
+        return row
 
     def _failed(self, request: EmailRequest, row: dict[str, Any], exc: Exception) -> None:
         """Retries later with exponential backoff; gives up after MAX_ATTEMPTS (status
@@ -321,7 +359,7 @@ class MailDispatcher:
                     "status": "failed" if gave_up else "pending",
                     "attempts": attempts,
                     "error": f"{type(exc).__name__}: {exc}"[:500],
-                    "due_at": retry_at.astimezone(ZoneInfo("UTC")).isoformat(),
+                    "due_at": _utc(retry_at),
                 },
             )
 

@@ -313,6 +313,7 @@ def grant_append_only(settings: Settings, role: str) -> list[str]:
         schema=settings.pg_schema,
         role=role,
         append_only=APPEND_ONLY_TABLES,
+        events_tables=("regenzet_events",),
         connect_timeout=settings.pg_connect_timeout,
     )
 
