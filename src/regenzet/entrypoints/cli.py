@@ -260,6 +260,10 @@ def serve(host: str, port: int, seed: bool) -> None:
     click.echo(f"ReGenZet API on {base}  (store: {_store_name(settings)})")
     click.echo(f"  API docs:  {base}/schema   (Swagger UI: {base}/schema/swagger)")
     click.echo(f"  OpenAPI:   {base}/schema/openapi.json")
+    if settings.notifications_topic_arn is None and settings.smtp_host is None:
+        click.echo(f"  Emails:    {settings.data_dir / 'mail'}/*.eml")
+    if settings.sns_topic_arn is None:
+        click.echo(f"  Events:    {settings.data_dir / 'events.jsonl'} (integration events)")
     if seed:
         from regenzet.entrypoints.demo import demo_logins
 
