@@ -127,18 +127,15 @@ class NotificationPolicy:
         aggregate = self.folder.fold(event)
         if event.timestamp < self.clock.now() - self.max_age:
             return
-        request: EmailRequest | None = None
+        row: dict[str, Any] | None = None
         if aggregate_name == "RepairOrder" and event_name == "QuoteSent":
-            request = self._quote_ready(event, aggregate)
+            row = self._quote_ready(event, aggregate)
         elif aggregate_name == "RepairOrder" and event_name == "Invoiced":
-            request = self._vehicle_ready(event, aggregate)
+            row = self._vehicle_ready(event, aggregate)
         elif aggregate_name == "Inspection" and event_name == "SharedWithCustomer":
-            request = self._inspection_shared(event, aggregate)
-        if request is not None:
-            customer = self._customer(UUID(request.customer_id))
-            tx.put(
-                OUTBOX, request.request_id, _row(request, _plain_preferences(customer.preferences))
-            )
+            row = self._inspection_shared(event, aggregate)
+        if row is not None:
+            tx.put(OUTBOX, row["request"]["request_id"], row)
 
     # -- the emails -----------------------------------------------------------------------
 
@@ -151,11 +148,12 @@ class NotificationPolicy:
 
     def _request(
         self, event: Any, template: str, customer: Any, context: dict[str, Any]
-    ) -> EmailRequest | None:
+    ) -> dict[str, Any] | None:
+        """The outbox row for this email, or None when the customer turned email off."""
         preferences = _plain_preferences(customer.preferences)
         if not preferences.get("email", True):
             return None
-        return EmailRequest(
+        request = EmailRequest(
             request_id=_request_id(event, template),
             template=template,
             to=customer.email,
@@ -167,8 +165,9 @@ class NotificationPolicy:
             },
             not_before=quiet_until(preferences, event.timestamp),
         )
+        return _row(request, preferences)
 
-    def _quote_ready(self, event: Any, order: RepairOrder) -> EmailRequest | None:
+    def _quote_ready(self, event: Any, order: RepairOrder) -> dict[str, Any] | None:
         customer = self._customer(order.customer_id)
         url, expires = self.links.quote(order.id, order.customer_id, event.quote_version)
         jobs = [
@@ -191,7 +190,7 @@ class NotificationPolicy:
             },
         )
 
-    def _vehicle_ready(self, event: Any, order: RepairOrder) -> EmailRequest | None:
+    def _vehicle_ready(self, event: Any, order: RepairOrder) -> dict[str, Any] | None:
         customer = self._customer(order.customer_id)
         return self._request(
             event,
@@ -206,7 +205,7 @@ class NotificationPolicy:
             },
         )
 
-    def _inspection_shared(self, event: Any, inspection: Inspection) -> EmailRequest | None:
+    def _inspection_shared(self, event: Any, inspection: Inspection) -> dict[str, Any] | None:
         vehicle = self.get(inspection.vehicle_id)
         customer = self._customer(vehicle.owner_id)
         counts = dict.fromkeys(("green", "amber", "red"), 0)

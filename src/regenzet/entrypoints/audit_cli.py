@@ -226,7 +226,7 @@ def export(output: Path) -> None:
     from regenzet.entrypoints.container import audit_signer, chain_store, event_log_reader
 
     with _workshop() as (workshop, env, settings):
-        store = chain_store(env, settings)
+        store = chain_store(env)
         reader = event_log_reader(env, workshop)
 
         def decode(rows: Any) -> list[dict[str, object]]:

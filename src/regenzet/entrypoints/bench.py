@@ -521,7 +521,7 @@ def verify(target: int, batch: int, rounds: int) -> None:
     signer = throwaway_audit_signer()
     with _scratch(settings, "verify") as (env, raw_connect):
         workshop = _workshop(env)
-        chain = chain_store(env, settings)
+        chain = chain_store(env)
         reader = event_log_reader(env, workshop)
         conn = raw_connect()
         try:

@@ -8,6 +8,7 @@ Nothing is constructed at import time.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,7 @@ __all__ = [
     "INFRASTRUCTURE_ERRORS",
     "Container",
     "ManualClock",
+    "aggregate_loader",
     "audit_signer",
     "chain_follower",
     "chain_store",
@@ -249,9 +251,7 @@ def read_model_store(env: dict[str, str], settings: Settings) -> ReadModelStore:
 def audit_signer(settings: Settings) -> Signer:
     """KMS when ``REGENZET_AUDIT_KMS_KEY_ID`` is set, otherwise the local Ed25519 key."""
     if settings.audit_kms_key_id is not None:
-        import boto3
-
-        return KmsAuditSigner(boto3.client("kms"), settings.audit_kms_key_id)
+        return KmsAuditSigner(_aws_client("kms"), settings.audit_kms_key_id)
     return LocalAuditSigner.in_directory(settings.data_dir / "audit-keys")
 
 
@@ -260,7 +260,7 @@ def throwaway_audit_signer() -> Signer:
     return LocalAuditSigner(LocalKeyPair.generate("EdDSA"))
 
 
-def chain_store(env: dict[str, str], settings: Settings | None = None) -> ChainStore:
+def chain_store(env: dict[str, str]) -> ChainStore:
     """The audit hash chain beside the log: the same SQLite file or Postgres schema."""
     module = env.get("PERSISTENCE_MODULE", "")
     if module == "eventsourcing.sqlite":
@@ -279,7 +279,7 @@ def chain_store(env: dict[str, str], settings: Settings | None = None) -> ChainS
 
 def chain_follower(workshop: Workshop, env: dict[str, str], settings: Settings) -> ChainFollower:
     return ChainFollower(
-        chain_store(env, settings),
+        chain_store(env),
         event_log_reader(env, workshop),
         audit_signer(settings),
         SystemClock(),  # checkpoints carry the real time, even under the demo's business clock
@@ -288,9 +288,7 @@ def chain_follower(workshop: Workshop, env: dict[str, str], settings: Settings) 
 
 
 def verifier(workshop: Workshop, env: dict[str, str], settings: Settings) -> Verifier:
-    return Verifier(
-        event_log_reader(env, workshop), chain_store(env, settings), audit_signer(settings)
-    )
+    return Verifier(event_log_reader(env, workshop), chain_store(env), audit_signer(settings))
 
 
 APPEND_ONLY_TABLES = ("regenzet_events", "regenzet_snapshots", CHAIN_TABLE, CHECKPOINT_TABLE)
@@ -305,7 +303,7 @@ def grant_append_only(settings: Settings, role: str) -> list[str]:
     env = event_store_env(settings)
     workshop = Workshop(env=env, clock=SystemClock(), vin_decoder=VininfoVinDecoder())
     try:
-        chain_store(env, settings).close()
+        chain_store(env).close()
     finally:
         workshop.close()
     return persistence_grant(
@@ -359,17 +357,23 @@ def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
     return SignedLinks(secret, settings.public_url, clock)
 
 
-def relay_for(
-    workshop: Workshop, env: dict[str, str], settings: Settings, positions: ReadModelStore
-) -> Relay:
+def aggregate_loader(workshop: Workshop) -> Callable[[Any, int], Any]:
+    """``load(id, version)`` for followers that fold aggregates (a miss in their cache)."""
+
     def load(aggregate_id: Any, version: int) -> Any:
         return workshop.repository.get(aggregate_id, version=version)
 
+    return load
+
+
+def relay_for(
+    workshop: Workshop, env: dict[str, str], settings: Settings, positions: ReadModelStore
+) -> Relay:
     return Relay(
         positions,
         event_log_reader(env, workshop),
         workshop.decode_rows,
-        IntegrationEventMapper(load),
+        IntegrationEventMapper(aggregate_loader(workshop)),
         publisher(settings),
     )
 
@@ -379,12 +383,9 @@ def notification_followers(
 ) -> tuple[Follower, MailDispatcher]:
     """The email policy (a read-model follower writing the outbox) and its dispatcher."""
 
-    def load(aggregate_id: Any, version: int) -> Any:
-        return workshop.repository.get(aggregate_id, version=version)
-
     links = signed_links(settings, SystemClock())
     policy = NotificationPolicy(
-        load,
+        aggregate_loader(workshop),
         workshop.repository.get,
         Links(quote=links.quote, portal_url=f"{settings.public_url}/portal"),
         SystemClock(),

@@ -24,6 +24,7 @@ from regenzet.application.read_models import all_projections
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.container import (
     INFRASTRUCTURE_ERRORS,
+    aggregate_loader,
     chain_follower,
     event_log_reader,
     notification_followers,
@@ -48,9 +49,7 @@ def build_followers(
     store = read_model_store(env, settings)
     reader = event_log_reader(env, workshop)
 
-    def load(aggregate_id: Any, version: int) -> Any:
-        return workshop.repository.get(aggregate_id, version=version)
-
+    load = aggregate_loader(workshop)
     followers = [
         Follower(projection, store, reader, workshop.decode_rows)
         for projection in [*all_projections(load), *operations_projections(load)]
