@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from regenzet.application.history import AuditHistory
 from regenzet.application.views import plain
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.cli import CliError
+from regenzet.entrypoints.console import progress
 from regenzet.entrypoints.container import (
     Container,
     chain_follower,
@@ -61,26 +62,6 @@ def _time(raw: str) -> datetime:
 
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(plain(value), ensure_ascii=False, indent=2, sort_keys=True))
-
-
-@contextmanager
-def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr (stdout stays clean for --json and piping)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar in logs and pipes
-    ) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
 
 
 @click.group(help="Audit: history, state at a time or version, hash-chain verification, export.")
@@ -176,7 +157,7 @@ def verify(start: int | None, workers: int | None, as_json: bool) -> None:
         checker = verifier(workshop, env, settings)
         try:
             total = max(0, checker.store.head().events)
-            with _progress("verifying", total) as advance:
+            with progress("verifying", total) as advance:
                 report = verify_log(
                     checker,
                     env,
@@ -241,7 +222,7 @@ def export(output: Path) -> None:
         lines = 0
         try:
             with (
-                _progress("exporting", store.head().events) as advance,
+                progress("exporting", store.head().events) as advance,
                 partial.open("w", encoding="utf-8") as out,
             ):
                 for line in export_lines(

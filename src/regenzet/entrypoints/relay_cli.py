@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.console import progress
 from regenzet.entrypoints.container import (
     Container,
     event_store_env,
@@ -44,7 +45,11 @@ def run(once: bool) -> None:
     target = settings.sns_topic_arn or str(settings.data_dir / "events.jsonl")
     try:
         if once:
-            covered = publisher_relay.catch_up()
+            backlog = max(
+                0, publisher_relay.reader.max_notification_id() - publisher_relay.position()
+            )
+            with progress("publishing", backlog) as advance:
+                covered = publisher_relay.catch_up(advance)
             click.echo(
                 f"published {publisher_relay.published} integration events to {target} "
                 f"({covered} log events read; position {publisher_relay.position()})"
