@@ -133,3 +133,22 @@ def test_checkpoint_on_demand(store: dict[str, str]) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("checkpoint at notification ")
     assert run(["audit", "verify"], store).returncode == 0
+
+
+def test_the_global_log_with_filters(store: dict[str, str]) -> None:
+    assert run(["demo"], store).returncode == 0
+    page = run(["audit", "log", "--limit", "5", "--json"], store)
+    assert page.returncode == 0, page.stderr
+    ids = [json.loads(line)["notification_id"] for line in page.stdout.splitlines()]
+    assert ids == [1, 2, 3, 4, 5]
+    assert "(more: --after 5)" in page.stderr
+    opened = run(
+        ["audit", "log", "--aggregate-type", "RepairOrder", "--event-type", "Opened", "--json"],
+        store,
+    )
+    events = [json.loads(line) for line in opened.stdout.splitlines()]
+    assert len(events) == 7
+    assert {(e["aggregate_type"], e["event_type"]) for e in events} == {("RepairOrder", "Opened")}
+    naive = run(["audit", "log", "--since", "2026-01-01T00:00:00"], store)
+    assert naive.returncode == 1
+    assert "UTC offset" in naive.stderr

@@ -103,6 +103,49 @@ def history(aggregate_id: str, at: str | None, version: int | None, as_json: boo
         click.echo(json.dumps(state.state, ensure_ascii=False, indent=2, sort_keys=True))
 
 
+@audit.command("log", help="The global event log in order, filtered, a page at a time.")
+@click.option("--after", type=click.IntRange(min=0), default=0, help="After this notification id.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--aggregate-type", help="e.g. RepairOrder, Vehicle, Customer, Inspection.")
+@click.option("--event-type", help="e.g. Opened, JobApproved, HighVoltageIsolated.")
+@click.option("--since", metavar="TIME", help="Recorded at or after (ISO 8601 with offset).")
+@click.option("--until", metavar="TIME", help="Recorded before (ISO 8601 with offset).")
+@click.option("--actor", help="The acting subject's id.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+def log(
+    after: int,
+    limit: int,
+    aggregate_type: str | None,
+    event_type: str | None,
+    since: str | None,
+    until: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    from regenzet.application.history import LogFilter
+
+    where = LogFilter(
+        aggregate_type=aggregate_type,
+        event_type=event_type,
+        since=_time(since) if since else None,
+        until=_time(until) if until else None,
+        actor=actor,
+    )
+    with _workshop() as (workshop, _, _):
+        page = AuditHistory(workshop).log(after, limit, where)
+    for e in page.items:
+        if as_json:
+            click.echo(json.dumps(plain(attrs.asdict(e, recurse=False)), ensure_ascii=False))
+            continue
+        who = f"{e.actor.role.value}:{e.actor.subject_id}" if e.actor else "-"
+        click.echo(
+            f"#{e.notification_id:<7} {e.timestamp:%Y-%m-%d %H:%M:%S}Z "
+            f"{e.aggregate_type}.{e.event_type:<28} v{e.version:<4} {e.aggregate_id} {who}"
+        )
+    if page.next_after is not None:
+        click.echo(f"(more: --after {page.next_after})", err=True)
+
+
 @audit.command("diff", help="What changed in an aggregate between two versions.")
 @click.argument("aggregate_id")
 @click.argument("from_version", type=click.IntRange(min=1))
