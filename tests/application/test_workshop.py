@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.errors import DuplicateError, NotFoundError, VersionMismatchError
-from regenzet.application.workshop import Workshop
+from regenzet.application.workshop import Receipt, Workshop
 from regenzet.domain.common import Actor, DomainValidationError, Role, RuleViolationError
 from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
+from regenzet.domain.number_plate import NumberPlate
 from regenzet.domain.repair_order import PaymentMethod, RepairOrderStatus
 
 from .conftest import ADVISOR, MANAGER, TESLA_VIN, Garage, hv_job_order
@@ -276,3 +278,51 @@ def test_every_event_records_who_caused_it(workshop: Workshop, garage: Garage) -
         for entry in entries:
             assert isinstance(entry.actor, Actor), (entry.aggregate_type, entry.event_type)
             assert entry.actor.role in set(Role)
+
+
+def _register(workshop: Workshop, owner: UUID, *, vin: str, plate: str) -> Receipt:
+    return workshop.register_vehicle(
+        vin=vin,
+        plate=plate,
+        make=None,
+        model="ID.3",
+        year=2021,
+        battery_kwh=Decimal("58"),
+        nominal_voltage_v=Decimal("400"),
+        owner_id=owner,
+        actor=ADVISOR,
+    )
+
+
+def test_a_plate_carried_by_one_vehicle_is_refused_for_another_naming_it(
+    workshop: Workshop, garage: Garage
+) -> None:
+    # The same plate however it is written: case, spaces and dashes do not make a new plate.
+    for written in ("R-123-TX", "r 123 tx", "R123TX"):
+        with pytest.raises(DuplicateError) as err:
+            _register(workshop, garage.other_customer, vin="WVWZZZE1ZMP000101", plate=written)
+        assert err.value.aggregate_id == str(garage.vehicle)
+        assert "number plate R-123-TX" in str(err.value)
+    assert not workshop.exists(workshop.find_vehicle_id("WVWZZZE1ZMP000101"))
+
+
+def test_a_refused_duplicate_plate_saves_nothing_and_a_free_plate_registers(
+    workshop: Workshop, garage: Garage
+) -> None:
+    before = workshop.recorder.max_notification_id()
+    with pytest.raises(DuplicateError):
+        _register(workshop, garage.other_customer, vin="WVWZZZE1ZMP000102", plate="H-456-LF")
+    assert workshop.recorder.max_notification_id() == before
+    receipt = _register(workshop, garage.other_customer, vin="WVWZZZE1ZMP000102", plate="K-1-ID")
+    assert workshop.get_vehicle(receipt.id).plate == "K-1-ID"
+
+
+def test_the_store_itself_refuses_a_second_claim_of_a_plate(
+    workshop: Workshop, garage: Garage
+) -> None:
+    """What settles a race: two registrations that both passed the check write version 1 of
+    the same plate's claim, and the store's unique key lets only the first commit."""
+    racing = NumberPlate(plate="R 123 TX", vehicle_id=uuid4(), actor=ADVISOR)
+    assert racing.id == NumberPlate.create_id("R-123-TX")
+    with pytest.raises(IntegrityError):
+        workshop.save(racing)

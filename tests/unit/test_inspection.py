@@ -198,7 +198,8 @@ def test_isolation_just_below_100_ohm_per_volt_fails_dc_and_flags_red() -> None:
 
 
 def test_isolation_a_hair_below_the_limit_never_rounds_up_to_a_pass() -> None:
-    reading = isolation(start("400"), "0.03999999")  # 99.999975 Ω/V
+    # Six decimals is the most a reading carries (the canonical decimal format).
+    reading = isolation(start("400"), "0.039999")  # 99.9975 Ω/V
 
     assert reading.passed is False
     assert reading.ohm_per_volt is not None

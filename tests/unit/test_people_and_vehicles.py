@@ -155,6 +155,22 @@ class TestVehicle:
             VininfoVinDecoder().decode(vin)
         assert err.value.field == "vin"
 
+    @pytest.mark.parametrize(
+        ("vin", "says"),
+        [
+            ("00000000000000000", "one character repeated"),  # vininfo "decodes" a Maserati
+            ("11111111111111111", "one character repeated"),
+            ("AAAAAAAAAAAAAAAAA", "one character repeated"),
+            ("XZZZZZZ1ZMP000001", "XZZ is not a known manufacturer"),
+            ("04WZZZE1ZMP000001", "does not name a world region"),  # 04W is in vininfo's table
+        ],
+    )
+    def test_well_formed_but_unreal_vin_is_refused(self, vin: str, says: str) -> None:
+        with pytest.raises(DomainValidationError) as err:
+            VininfoVinDecoder().decode(vin)
+        assert err.value.field == "vin"
+        assert says in err.value.message
+
     def test_european_vin_without_check_digit_is_accepted_but_marked_unverified(self) -> None:
         facts = VininfoVinDecoder().decode("WVWZZZE1ZMP000001")
         assert facts.manufacturer == "Volkswagen"

@@ -809,13 +809,55 @@ def test_hv_can_be_restored_while_only_ordinary_work_is_clocked_on() -> None:
     assert not order.hv_isolated
 
 
-def test_hv_can_be_restored_after_invoicing() -> None:
+def legacy_ready_while_isolated() -> RepairOrder:
+    """An order recorded before the HV-ready rule: QC passed and invoiced with HV isolated.
+    Such histories are in stored logs; the recording methods replay them unchecked."""
     order = in_quality_check()
     isolate(order)
-    order.pass_quality_check(notes=None, actor=MANAGER)
-    invoice(order)
+    order._quality_check_passed(notes=None, actor=MANAGER)
+    lines = [line for job in order.jobs.values() for line in job.invoice_lines()]
+    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+    order._invoiced(
+        invoice_number="INV-1",
+        lines=lines,
+        subtotal=subtotal,
+        tax_rate=Decimal("0"),
+        tax=Decimal("0.00"),
+        total=subtotal,
+        at=T0,
+        actor=ADVISOR,
+    )
+    return order
+
+
+def test_hv_can_still_be_restored_on_an_order_that_became_ready_while_isolated() -> None:
+    order = legacy_ready_while_isolated()
+    assert order.status is Status.READY_FOR_PICKUP
     restore(order)
     assert not order.hv_isolated
+
+
+def test_quality_check_of_hv_work_is_refused_while_hv_is_isolated() -> None:
+    order = in_quality_check()
+    isolate(order)
+    assert rule(order, lambda: order.pass_quality_check(notes=None, actor=MANAGER)) == (
+        "hv_restored_before_ready"
+    )
+    assert not order.qc_passed
+    restore(order)
+    order.pass_quality_check(notes=None, actor=MANAGER)
+    assert order.qc_passed
+
+
+def test_a_car_is_not_made_ready_while_hv_is_isolated() -> None:
+    order = in_quality_check()
+    order.pass_quality_check(notes=None, actor=MANAGER)
+    isolate(order)  # isolated again after the check (a late look at the pack)
+    assert rule(order, lambda: invoice(order)) == "hv_restored_before_ready"
+    assert order.status is Status.QUALITY_CHECK
+    restore(order)
+    invoice(order)
+    assert order.status is Status.READY_FOR_PICKUP
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1378,10 +1420,7 @@ def test_payment_records_method_and_reference() -> None:
 
 
 def test_release_requires_hv_restored() -> None:
-    order = in_quality_check()
-    isolate(order)
-    order.pass_quality_check(notes=None, actor=MANAGER)
-    invoice(order)
+    order = legacy_ready_while_isolated()
     pay(order, order.balance)
     assert rule(order, lambda: release(order)) == "hv_not_restored"
     restore(order)
@@ -1532,8 +1571,8 @@ def full_life() -> RepairOrder:
     complete(order, HV, LV, "wipers")
     order.fail_quality_check(reason="clamp loose", job_ids=[HV], actor=MANAGER)
     complete(order, HV)
-    order.pass_quality_check(notes="ok", actor=MANAGER)
     restore(order)
+    order.pass_quality_check(notes="ok", actor=MANAGER)
     invoice(order)
     pay(order, "100")
     release(order)

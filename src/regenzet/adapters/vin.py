@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vininfo import Vin
+from vininfo.common import UnsupportedBrand
 from vininfo.exceptions import ValidationError
 
 from regenzet.domain.common import fail
@@ -21,6 +22,7 @@ class VininfoVinDecoder:
             decoded = Vin(vin)
         except ValidationError as exc:
             fail("vin", str(exc))
+        _refuse_unreal(decoded)
         check_required = decoded.region in _CHECK_DIGIT_REGIONS or decoded.num.startswith(
             _CHECK_DIGIT_WMI_PREFIXES
         )
@@ -36,3 +38,19 @@ class VininfoVinDecoder:
             model_years=sorted(decoded.years),
             check_digit_verified=verified,
         )
+
+
+def _refuse_unreal(decoded: Vin) -> None:
+    """Refuses VINs that are well formed but cannot belong to a real vehicle.
+
+    A VIN of one repeated character is a placeholder (``00000000000000000`` even "decodes",
+    vininfo lists ``000`` as a Maserati WMI). Otherwise the WMI must be one vininfo knows (its
+    own WMI table, by three or two characters, is the source) and its first character must
+    name a region: an unknown maker is a typo far more often than a new manufacturer.
+    """
+    if len(set(decoded.num)) == 1:
+        fail("vin", "is one character repeated, a placeholder rather than a real VIN")
+    if isinstance(decoded.assembler, UnsupportedBrand):
+        fail("vin", f"its manufacturer code (WMI) {decoded.wmi} is not a known manufacturer")
+    if decoded.region is None:
+        fail("vin", f"its first character {decoded.num[0]} does not name a world region")

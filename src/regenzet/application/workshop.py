@@ -40,6 +40,7 @@ from regenzet.domain.common import Actor, Role, check_currency, fail
 from regenzet.domain.customer import Customer, NotificationPreferences
 from regenzet.domain.inspection import Inspection, IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.inspection_template import load_template
+from regenzet.domain.number_plate import NumberPlate
 from regenzet.domain.repair_order import (
     ApprovalChannel,
     LabourLine,
@@ -59,6 +60,7 @@ KIND_NAMES: dict[type[Aggregate], str] = {
     Customer: "customer",
     StaffMember: "staff member",
     Vehicle: "vehicle",
+    NumberPlate: "number plate",
     RepairOrder: "repair order",
     Inspection: "inspection",
 }
@@ -300,6 +302,7 @@ class Workshop(Application[UUID]):
         vehicle_id = Vehicle.create_id(facts.vin)
         if self.exists(vehicle_id):
             raise DuplicateError("vehicle", facts.vin, vehicle_id)
+        self._refuse_claimed_plate(plate)
         self._load(Customer, owner_id)
         vehicle = Vehicle.register(
             facts=facts,
@@ -312,10 +315,24 @@ class Workshop(Application[UUID]):
             owner_id=owner_id,
             actor=actor,
         )
+        # The plate's claim is saved atomically with the vehicle (ADR 0012): of two racing
+        # registrations for one plate (or one VIN) exactly one commits.
+        claim = NumberPlate(plate=vehicle.plate, vehicle_id=vehicle.id, actor=actor)
         try:
-            return self._commit(vehicle)
+            return self._commit(vehicle, claim)
         except ConcurrencyConflictError:
-            raise DuplicateError("vehicle", facts.vin, vehicle_id) from None
+            if self.exists(vehicle_id):
+                raise DuplicateError("vehicle", facts.vin, vehicle_id) from None
+            self._refuse_claimed_plate(plate)
+            raise
+
+    def _refuse_claimed_plate(self, plate: str) -> None:
+        """Refuses a plate another vehicle already carries, naming that vehicle."""
+        plate_id = NumberPlate.create_id(plate)
+        if not self.exists(plate_id):
+            return
+        claim = self._load(NumberPlate, plate_id)
+        raise DuplicateError("number plate", claim.plate, claim.vehicle_id)
 
     def transfer_vehicle_ownership(
         self,

@@ -10,12 +10,21 @@ from enum import Enum
 
 from eventsourcing.domain import Aggregate
 
-from regenzet.domain import common, customer, inspection, repair_order, staff, vehicle
+from regenzet.domain import (
+    common,
+    customer,
+    inspection,
+    number_plate,
+    repair_order,
+    staff,
+    vehicle,
+)
 
 AGGREGATES: list[type[Aggregate]] = [
     customer.Customer,
     staff.StaffMember,
     vehicle.Vehicle,
+    number_plate.NumberPlate,
     repair_order.RepairOrder,
     inspection.Inspection,
 ]

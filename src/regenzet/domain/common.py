@@ -105,8 +105,49 @@ def check_currency(currency: str) -> str:
     return currency
 
 
+# The one decimal format commands accept and new events carry (ADR 0013): plain digits, at
+# most 12 before and 6 after the point, no exponent, no negative zero. The HTTP edge publishes
+# and enforces this very pattern; the domain refuses any other Decimal, so no adapter can
+# record one. ``$`` is read as the end of the text (JSON Schema's meaning): use fullmatch.
+CANONICAL_DECIMAL_PATTERN = r"^(?!-0+(\.0+)?$)-?[0-9]{1,12}(\.[0-9]{1,6})?$"
+_CANONICAL_DECIMAL = re.compile(CANONICAL_DECIMAL_PATTERN, re.ASCII)
+
+
+def is_canonical_decimal_text(text: str) -> bool:
+    """Whether ``text`` is written in the canonical decimal format."""
+    return _CANONICAL_DECIMAL.fullmatch(text) is not None
+
+
+def check_canonical_decimal(field: str, value: Decimal) -> Decimal:
+    """Refuses a Decimal whose exact written form is not canonical: ``Decimal("1E+2")``,
+    ``Decimal("-0")``, ``Decimal("1.0000001")`` and 13-digit integers are all refused (their
+    ``str`` is what the event log would store)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        fail(field, "must be a finite decimal number")
+    if not is_canonical_decimal_text(str(value)):
+        fail(
+            field,
+            "must be a plain decimal with at most 12 digits before and 6 after the point, "
+            "without exponent or negative zero",
+        )
+    return value
+
+
 def check_decimal(field: str, value: Decimal, *, minimum: Decimal, maximum: Decimal) -> Decimal:
-    """Validates a finite decimal inside [minimum, maximum]."""
+    """Validates a new, canonical decimal inside [minimum, maximum] (commands use this)."""
+    check_canonical_decimal(field, value)
+    return check_decimal_range(field, value, minimum=minimum, maximum=maximum)
+
+
+def check_decimal_range(
+    field: str, value: Decimal, *, minimum: Decimal, maximum: Decimal
+) -> Decimal:
+    """Validates a finite decimal inside [minimum, maximum], whatever its written form.
+
+    Value objects use this: they are also rebuilt from stored events, and values recorded
+    before the canonical rule (``1E+2``) must still load unchanged. The commands that take
+    a value object check its decimals with ``check_decimal`` before recording it.
+    """
     if not isinstance(value, Decimal) or not value.is_finite():
         fail(field, "must be a finite decimal number")
     if value < minimum or value > maximum:

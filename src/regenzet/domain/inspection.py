@@ -22,6 +22,7 @@ from regenzet.domain.common import (
     Actor,
     InvalidStateError,
     check_decimal,
+    check_decimal_range,
     check_text,
     fail,
     violate,
@@ -189,7 +190,8 @@ class Inspection(Aggregate):
         if load_template(template.code, template.version) != template:
             fail("template", f"{template.code} v{template.version} differs from the packaged file")
         low, high = NOMINAL_VOLTAGE_RANGE
-        check_decimal("nominal_voltage_v", nominal_voltage_v, minimum=low, maximum=high)
+        # The vehicle's recorded voltage, perhaps written before the canonical rule: a range check.
+        check_decimal_range("nominal_voltage_v", nominal_voltage_v, minimum=low, maximum=high)
         return cls(
             vehicle_id=vehicle_id,
             repair_order_id=repair_order_id,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -35,8 +36,10 @@ from regenzet.domain.common import (
     Actor,
     InvalidStateError,
     check_aware,
+    check_canonical_decimal,
     check_currency,
     check_decimal,
+    check_decimal_range,
     check_text,
     fail,
     money,
@@ -121,6 +124,9 @@ _ISOLATING = (
 _RESTORING = (*_ISOLATING, _S.READY_FOR_PICKUP)
 _CANCELLABLE = (*_JOB_EDITING, _S.QUALITY_CHECK)
 
+# The rule id a client sees when HV is still isolated at quality check or invoice.
+HV_RESTORED_BEFORE_READY = "hv_restored_before_ready"
+
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ZERO = Decimal("0.00")
 _SECONDS_PER_HOUR = Decimal(3600)
@@ -186,14 +192,24 @@ def check_job_id(job_id: str) -> str:
 
 
 def _check_positive(field: str, value: Decimal, maximum: Decimal) -> None:
-    check_decimal(field, value, minimum=Decimal(0), maximum=maximum)
+    check_decimal_range(field, value, minimum=Decimal(0), maximum=maximum)
     if value == 0:
         fail(field, "must be more than 0")
 
 
 # ---------------------------------------------------------------------------------------------
-# Value objects. They validate themselves so an invalid line cannot exist in memory.
+# Value objects. They validate themselves so an invalid line cannot exist in memory. They are
+# also rebuilt from stored events, so they check ranges only; the commands that record a new
+# line refuse non-canonical decimals (``_check_canonical_lines``).
 # ---------------------------------------------------------------------------------------------
+
+
+def _check_canonical_lines(field: str, lines: Sequence[Any], names: tuple[str, ...]) -> None:
+    """New lines carry canonical decimals only; the field names the line as the client does
+    (``labour[1].hours``)."""
+    for index, line in enumerate(lines):
+        for name in names:
+            check_canonical_decimal(f"{field}[{index}].{name}", getattr(line, name))
 
 
 @attrs.frozen
@@ -207,7 +223,7 @@ class LabourLine:
     def __attrs_post_init__(self) -> None:
         check_text("labour.description", self.description)
         _check_positive("labour.hours", self.hours, Decimal(200))
-        check_decimal("labour.rate", self.rate, minimum=Decimal(0), maximum=Decimal(10_000))
+        check_decimal_range("labour.rate", self.rate, minimum=Decimal(0), maximum=Decimal(10_000))
 
     @property
     def amount(self) -> Decimal:
@@ -227,7 +243,7 @@ class PartLine:
         check_text("part.part_number", self.part_number, max_length=40)
         check_text("part.description", self.description)
         _check_positive("part.quantity", self.quantity, Decimal(10_000))
-        check_decimal(
+        check_decimal_range(
             "part.unit_price", self.unit_price, minimum=Decimal(0), maximum=Decimal(1_000_000)
         )
 
@@ -501,6 +517,8 @@ class RepairOrder(Aggregate):
             fail("labour", "a job needs at least one labour or part line")
         if len(labour) > MAX_LINES_PER_JOB or len(parts) > MAX_LINES_PER_JOB:
             fail("labour", f"at most {MAX_LINES_PER_JOB} labour and {MAX_LINES_PER_JOB} part lines")
+        _check_canonical_lines("labour", labour, ("hours", "rate"))
+        _check_canonical_lines("parts", parts, ("quantity", "unit_price"))
         hv_work = _check_bool("hv_work", hv_work)
         if required_hv_level is None:
             level = DEFAULT_HV_REPAIR_LEVEL if hv_work else 0
@@ -993,6 +1011,7 @@ class RepairOrder(Aggregate):
             fail("lines", f"give 1-{MAX_LINES_PER_JOB} part request lines")
         if not all(isinstance(line, PartRequestLine) for line in lines):
             fail("lines", "must be part request lines")
+        _check_canonical_lines("lines", lines, ("quantity",))
         if request_id in self.part_requests:
             violate("part_request_id_taken", f"part request {request_id!r} already exists")
         if job.status is not JobStatus.APPROVED:
@@ -1046,7 +1065,17 @@ class RepairOrder(Aggregate):
         notes = _optional_text("notes", notes, 2000)
         if self.qc_passed:
             violate("quality_check_already_passed", "the quality check has already passed")
+        self._require_hv_restored("pass the quality check")
         self._quality_check_passed(notes=notes, actor=actor)
+
+    def _require_hv_restored(self, command: str) -> None:
+        """A car with its HV lockout applied is not ready: neither its HV work's quality
+        check nor the transition to ready for pickup may happen until HV is restored."""
+        if self.hv_isolated:
+            violate(
+                HV_RESTORED_BEFORE_READY,
+                f"cannot {command} while high voltage is isolated: restore HV first",
+            )
 
     @event("QualityCheckPassed")
     def _quality_check_passed(self, *, notes: str | None, actor: Actor) -> None:
@@ -1087,6 +1116,8 @@ class RepairOrder(Aggregate):
         at = _check_at("at", at)
         if not self.qc_passed:
             violate("quality_check_not_passed", "pass the quality check before invoicing")
+        # Invoicing makes the car ready for pickup (and emails the customer so).
+        self._require_hv_restored("invoice")
         # Only completed jobs are billed; a job is completed only after it was approved, so
         # declined and never-approved work cannot reach the invoice.
         lines = [line for job in self.jobs_in(JobStatus.COMPLETED) for line in job.invoice_lines()]
@@ -1135,6 +1166,7 @@ class RepairOrder(Aggregate):
         actor: Actor,
     ) -> None:
         self._require("record a payment", (RepairOrderStatus.READY_FOR_PICKUP,))
+        check_canonical_decimal("amount", amount)
         _check_positive("amount", amount, Decimal(100_000_000))
         if money(amount) != amount:
             fail("amount", "must be in whole cents")

@@ -18,10 +18,10 @@ import attrs
 from eventsourcing.domain import Aggregate, event
 
 from regenzet.domain.common import Actor, check_decimal, check_text, fail
+from regenzet.domain.number_plate import normalise_plate
 
 VIN_NAMESPACE = UUID("6f1c8a52-8d0c-4f87-9d1a-3c2b7e0f5a10")
 _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
-_PLATE = re.compile(r"^[A-Z0-9][A-Z0-9 -]{0,13}[A-Z0-9]$")
 WARRANTY_RISK_MARGIN_PCT = Decimal("5")
 
 
@@ -99,9 +99,7 @@ class Vehicle(Aggregate):
         actor: Actor,
     ) -> Vehicle:
         vin = normalise_vin(facts.vin)
-        plate = plate.strip().upper()
-        if not _PLATE.match(plate):
-            fail("plate", "must be 2-15 letters, digits, spaces or dashes")
+        plate = normalise_plate(plate)
         if not isinstance(year, int) or not 1990 <= year <= 2100:
             fail("year", "must be a model year between 1990 and 2100")
         if facts.model_years and year not in facts.model_years:

@@ -25,6 +25,7 @@ from litestar.openapi.spec import (
     Schema,
     SecurityScheme,
 )
+from litestar.plugins import OpenAPISchemaPlugin
 
 from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
@@ -37,7 +38,12 @@ from regenzet.entrypoints.http.routing import (
     provide_principal,
     provide_writes,
 )
-from regenzet.entrypoints.http.schemas import Body
+from regenzet.entrypoints.http.schemas import (
+    DECIMAL_PATTERN,
+    Body,
+    decode_canonical_decimal,
+    is_canonical_decimal_type,
+)
 from regenzet.entrypoints.http.staff import StaffController
 from regenzet.entrypoints.http.system import SystemController, health, ready
 from regenzet.entrypoints.http.vehicles import VehicleController
@@ -90,6 +96,8 @@ def create_app(
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers={Exception: problem_handler},
+        type_decoders=[(is_canonical_decimal_type, decode_canonical_decimal)],
+        plugins=[CanonicalDecimalSchema()],
         before_send=[add_request_id],
         openapi_config=OpenAPIConfig(
             title="ReGenZet API",
@@ -117,6 +125,17 @@ def create_app(
     )
     _tidy_openapi(app)
     return app
+
+
+class CanonicalDecimalSchema(OpenAPISchemaPlugin):
+    """Publishes every decimal field as the string pattern the type decoder enforces."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return is_canonical_decimal_type(value)
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        return Schema(type=OpenAPIType.STRING, pattern=DECIMAL_PATTERN)
 
 
 # Expired idempotency records are already ignored by claims; purging keeps the table small.

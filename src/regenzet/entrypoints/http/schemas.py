@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
-from regenzet.domain.common import Role
+from regenzet.domain.common import (
+    CANONICAL_DECIMAL_PATTERN,
+    Role,
+    is_canonical_decimal_text,
+)
 from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.repair_order import ApprovalChannel, PaymentMethod
 from regenzet.domain.vehicle import BatteryHealthMethod, Ecu
@@ -28,27 +32,66 @@ Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Phone = Annotated[str, Meta(min_length=3, max_length=40)]
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Km = Annotated[int, Meta(ge=0, le=2_000_000)]
-# Decimals travel as strings ("12.50"): exact, unlike JSON numbers. The pattern is what
-# msgspec's decoder accepts, bounded to sane sizes; the domain checks each value's range.
-DECIMAL_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
+# Decimals travel as strings ("12.50"): exact, unlike JSON numbers. One canonical format for
+# every decimal field (ADR 0013), the domain's own pattern: the edge refuses anything else
+# (JSON numbers, "1e2", "1_0", " 95 ", "-0", non-ASCII digits, a seventh decimal) with a 400
+# naming the field, before msgspec's lenient Decimal parsing could read it.
+DECIMAL_PATTERN = CANONICAL_DECIMAL_PATTERN
+
+
+class CanonicalDecimal(Decimal):
+    """The type of every decimal request field. msgspec hands such fields to
+    ``decode_canonical_decimal`` (registered as the app's type decoder) and the body turns them
+    back into plain ``Decimal``s (``Body.__post_init__``): the event log's encoder knows only
+    ``Decimal``. The OpenAPI document shows a string with ``DECIMAL_PATTERN``."""
+
+
+def is_canonical_decimal_type(target: Any) -> bool:
+    return isinstance(target, type) and issubclass(target, CanonicalDecimal)
+
+
+def decode_canonical_decimal(target: Any, value: Any) -> CanonicalDecimal:
+    if isinstance(value, Decimal) and is_canonical_decimal_text(str(value)):
+        return CanonicalDecimal(value)  # already decoded once (Litestar validates twice)
+    if not isinstance(value, str):
+        raise TypeError(f"Expected `decimal string`, got `{_json_type(value)}`")
+    if not is_canonical_decimal_text(value):
+        raise ValueError(
+            "Expected a decimal string: digits, at most 12 before and 6 after an optional "
+            f"point, an optional minus, no negative zero ({DECIMAL_PATTERN})"
+        )
+    return CanonicalDecimal(value)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "null"
+    return "array" if isinstance(value, list) else "object"
 
 
 def decimal(description: str) -> Meta:
-    return Meta(
-        description=description,
-        extra_json_schema={"description": description, "extra": {"pattern": DECIMAL_PATTERN}},
-    )
+    return Meta(description=description)
 
 
-Dec = Annotated[Decimal, decimal("decimal string")]
-Percent = Annotated[Decimal, decimal("decimal string, 0-100")]
-Amount = Annotated[Decimal, decimal("decimal string in the order's currency")]
+Dec = Annotated[CanonicalDecimal, decimal("decimal string")]
+Percent = Annotated[CanonicalDecimal, decimal("decimal string, 0-100")]
+Amount = Annotated[CanonicalDecimal, decimal("decimal string in the order's currency")]
 AwareDateTime = Annotated[datetime, Meta(tz=True)]
 HvLevel = Literal[0, 1, 2, 3]
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body: unknown fields are refused."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, CanonicalDecimal):
+                setattr(self, name, Decimal(value))
 
 
 # -- customers ------------------------------------------------------------------------------
@@ -102,8 +145,8 @@ class RegisterVehicle(Body, kw_only=True):
     make: Text | None = None
     model: Text
     year: Annotated[int, Meta(ge=1990, le=2100)]
-    battery_kwh: Annotated[Decimal, decimal("usable capacity in kWh")]
-    nominal_voltage_v: Annotated[Decimal, decimal("traction pack nominal voltage")]
+    battery_kwh: Annotated[CanonicalDecimal, decimal("usable capacity in kWh")]
+    nominal_voltage_v: Annotated[CanonicalDecimal, decimal("traction pack nominal voltage")]
     owner_id: UUID
 
 
@@ -195,7 +238,7 @@ class AssignTechnician(Body, kw_only=True):
 
 
 class IsolateHv(Body, kw_only=True):
-    residual_voltage_v: Annotated[Decimal, decimal("measured after isolation, volts")]
+    residual_voltage_v: Annotated[CanonicalDecimal, decimal("measured after isolation, volts")]
     lock_tag_id: Annotated[str, Meta(min_length=1, max_length=64)]
     ppe_checked: bool
 
