@@ -87,14 +87,16 @@ def demo_settings(data_dir: Path, **changes: Any) -> Settings:
 
 
 def build_api(
-    data_dir: Path, env: dict[str, str], settings: Settings | None = None
+    data_dir: Path, env: dict[str, str], settings: Settings | None = None, *, seed: bool = True
 ) -> Iterator[Api]:
+    """The API over ``env``'s store: the demo garage, or a fresh empty store (``seed=False``)."""
     settings = settings or demo_settings(data_dir)
     clock = ManualClock(
         (datetime.now(UTC) - timedelta(days=6)).replace(hour=7, minute=30, second=0, microsecond=0)
     )
     workshop = workshop_for(env, clock)
-    seed_demo(workshop, clock)
+    if seed:
+        seed_demo(workshop, clock)
     followers, store = build_followers(workshop, env, settings)
     for follower in followers:
         follower.check_schema()
@@ -133,6 +135,12 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
             request.getfixturevalue("postgres_dsn"), request.getfixturevalue("postgres_schema")
         )
     yield from build_api(tmp_path, env)
+
+
+@pytest.fixture
+def empty_api(tmp_path: Path) -> Iterator[Api]:
+    """A fresh data dir: nothing in the log yet (the first run of a new garage)."""
+    yield from build_api(tmp_path, sqlite_env(tmp_path / "regenzet.db"), seed=False)
 
 
 @pytest.fixture

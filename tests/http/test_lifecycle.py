@@ -161,14 +161,18 @@ def test_a_repair_order_goes_from_intake_to_hand_back_with_hv_gating(api: Api) -
     ok(c.post(f"{ro}/jobs/coolant-pump/clock-off", headers=noor))
     ok(c.post(f"{ro}/jobs/coolant-pump/complete", headers=noor))
 
-    # Handing back with HV still isolated is refused.
+    # Technicians act in their own name: the isolation names noor, from her token.
+    isolated = ok(c.get(ro, headers=eva))
+    assert isolated["isolation"]["technician_id"] == str(staff_id("noor"))
+    # A car with its HV lockout applied is not ready: its QC pass and invoice are refused.
+    passing = c.post(f"{ro}/quality-check/pass", json={"notes": "No leaks"}, headers=pieter)
+    assert problem(passing, 409)["rule"] == "hv_restored_before_ready"
+    ok(c.post(f"{ro}/hv/restore", headers=noor))
     ok(c.post(f"{ro}/quality-check/pass", json={"notes": "No leaks"}, headers=pieter))
     invoice = ok(c.post(f"{ro}/invoice", headers=eva))
     assert invoice["version"] > order["version"]
 
     state = ok(c.get(ro, headers=eva))
-    # Technicians act in their own name: the isolation names noor, from her token.
-    assert state["isolation"]["technician_id"] == str(staff_id("noor"))
     assert [j["status"] for j in state["jobs"]] == ["completed", "declined"]
     subtotal, tax, total = (Decimal(state[k]) for k in ("subtotal", "tax", "total"))
     assert subtotal == Decimal("2") * Decimal("95.00") + Decimal(
@@ -178,10 +182,6 @@ def test_a_repair_order_goes_from_intake_to_hand_back_with_hv_gating(api: Api) -
     assert total == subtotal + tax
 
     ok(c.post(f"{ro}/payments", json={"amount": str(total), "method": "card"}, headers=eva))
-    assert problem(c.post(f"{ro}/release", json={"odometer_out_km": 31_203}, headers=eva), 409)[
-        "rule"
-    ]
-    ok(c.post(f"{ro}/hv/restore", headers=noor))
     ok(c.post(f"{ro}/release", json={"odometer_out_km": 31_203}, headers=eva))
 
     final = ok(c.get(ro, headers=femke))

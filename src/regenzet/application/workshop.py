@@ -36,7 +36,7 @@ from regenzet.application.errors import (
 from regenzet.application.ports import Clock, LogRow, VinDecoder
 from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
-from regenzet.domain.common import Actor, Role, check_currency, fail
+from regenzet.domain.common import Actor, DomainValidationError, Role, check_currency, fail
 from regenzet.domain.customer import Customer, NotificationPreferences
 from regenzet.domain.inspection import Inspection, IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.inspection_template import load_template
@@ -470,7 +470,11 @@ class Workshop(Application[UUID]):
         self._load(Customer, customer_id)
         if vehicle.owner_id != customer_id:
             fail("customer_id", "is not the registered owner of this vehicle")
-        vehicle.record_odometer(km=odometer_in_km, actor=actor)
+        try:
+            vehicle.record_odometer(km=odometer_in_km, actor=actor)
+        except DomainValidationError as exc:
+            # Name the caller's field, not the vehicle's: the order was given odometer_in_km.
+            raise DomainValidationError("odometer_in_km", exc.message) from None
         order = RepairOrder.open(
             vehicle_id=vehicle_id,
             customer_id=customer_id,

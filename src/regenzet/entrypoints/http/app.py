@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+import msgspec
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
@@ -30,7 +31,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
-from regenzet.entrypoints.http.problems import add_request_id, problem_handler
+from regenzet.entrypoints.http.problems import MAX_REQUEST_BODY, add_request_id, problem_handler
 from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
 from regenzet.entrypoints.http.routing import (
@@ -51,8 +52,6 @@ from regenzet.entrypoints.http.vehicles import VehicleController
 logger = logging.getLogger("regenzet.http")
 
 API_VERSION = "1.0.0"
-# Bodies are small JSON documents; anything bigger is refused before it is read (413).
-MAX_REQUEST_BODY = 256 * 1024
 
 
 def create_app(
@@ -171,12 +170,13 @@ def _tidy_openapi(app: Litestar) -> None:
     the non-null branch of their ``oneOf``; and a header is a string or absent, never null.
     """
     openapi = app.openapi_schema
-    closed = {cls.__name__ for cls in _subclasses(Body)}
+    closed = {cls.__name__: cls for cls in _subclasses(Body)}
     for name, component in (openapi.components.schemas or {}).items():
         if not isinstance(component, Schema):
             continue
         if name in closed:
             component.additional_properties = False
+            _constrain_list_items(component, closed[name])
         for prop in (component.properties or {}).values():
             if isinstance(prop, Schema):
                 _constrain_non_null_branch(prop)
@@ -191,6 +191,26 @@ def _tidy_openapi(app: Litestar) -> None:
                     branch = _non_null_branch(schema)
                     if branch is not None:
                         parameter.schema = branch
+
+
+def _constrain_list_items(component: Schema, struct: type) -> None:
+    """Litestar drops the bounds of a list's string items (``list[Annotated[str, Meta(...)]]``)
+    that msgspec enforces; copy them from msgspec's own view of the struct."""
+    info_of_struct = msgspec.inspect.type_info(struct)
+    if not isinstance(info_of_struct, msgspec.inspect.StructType):
+        return
+    for field in info_of_struct.fields:
+        info = field.type
+        while isinstance(info, msgspec.inspect.Metadata):
+            info = info.type
+        prop = (component.properties or {}).get(field.encode_name)
+        if not isinstance(info, msgspec.inspect.ListType) or not isinstance(prop, Schema):
+            continue
+        item = info.item_type
+        if isinstance(item, msgspec.inspect.StrType) and isinstance(prop.items, Schema):
+            prop.items.min_length = item.min_length
+            prop.items.max_length = item.max_length
+            prop.items.pattern = item.pattern
 
 
 _CONSTRAINTS = (

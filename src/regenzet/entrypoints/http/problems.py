@@ -43,6 +43,8 @@ logger = logging.getLogger("regenzet.http")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://regenzet.dev/problems/"
 REQUEST_ID_HEADER = "x-request-id"
+# Bodies are small JSON documents; anything bigger is refused before it is read (413).
+MAX_REQUEST_BODY = 256 * 1024
 # Seconds a client should wait before retrying after the database was unavailable.
 UNAVAILABLE_RETRY_AFTER = 5
 
@@ -114,7 +116,22 @@ TITLES = {
 }
 
 
-def _field_problems(exc: ValidationException) -> list[FieldProblem]:
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_INVALID_ENUM = re.compile(r"^Invalid enum value")
+
+
+def _json_path(key: str) -> str:
+    """Litestar's dotted location (``labour.0.hours``) as the client's JSON path
+    (``labour[0].hours``)."""
+    path = ""
+    for part in key.split("."):
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path
+
+
+def _field_problems(
+    exc: ValidationException, request: Request[Any, Any, Any] | None = None
+) -> list[FieldProblem]:
     problems = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
@@ -122,24 +139,101 @@ def _field_problems(exc: ValidationException) -> list[FieldProblem]:
             continue
         message = str(item.get("message", "invalid value"))
         key = item.get("key")
-        unknown = _UNKNOWN_FIELD.search(message)
+        source = item.get("source")
         at_path = _AT_PATH.search(message)
-        if unknown:
-            key = unknown.group(1)
-        elif at_path and at_path.group(1):
+        # The body parameter's own name ("data") is ours, not the client's: the body's root.
+        body_path = "" if key == "data" else _json_path(str(key or ""))
+        if at_path and at_path.group(1):
             key = at_path.group(1)
-        elif item.get("source") == "header" and isinstance(key, str):
+        elif source == "body" and (
+            named := _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
+        ):
+            key = f"{body_path}.{named.group(1)}" if body_path else named.group(1)
+        elif source == "body" and key == "data" and message == "'data'":
+            key = None
+            message = "a JSON object body is required (send {} when no field applies)"
+        elif source == "body":
+            key = body_path or None
+        elif source == "header" and isinstance(key, str):
             # Name the header the client sent, not our parameter: if_match -> If-Match.
             key = "-".join(part.capitalize() for part in key.split("_"))
+        if _INVALID_ENUM.match(message) and request is not None and isinstance(key, str):
+            allowed = allowed_values(request, source, key)
+            if allowed:
+                message = f"{message}; allowed: {', '.join(allowed)}"
         problems.append(
-            FieldProblem(
-                field=str(key) if key else None, source=item.get("source"), message=message
-            )
+            FieldProblem(field=str(key) if key else None, source=source, message=message)
         )
     return problems
 
 
-def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def allowed_values(request: Request[Any, Any, Any], source: Any, field: str) -> list[str]:
+    """The values an enum-typed field accepts, read from the handler's own parameter types
+    (a body field by its JSON path, a query, path or header parameter by name)."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    path: list[str | int] = [
+        name if name else int(index) for name, index in _PATH_PART.findall(field)
+    ]
+    if source == "body":
+        definition = parameters.get("data")
+    else:
+        definition = next(
+            (
+                d
+                for name, d in parameters.items()
+                if name == field or getattr(d.kwarg_definition, "query", None) == field
+            ),
+            None,
+        )
+        path = []
+    if definition is None:
+        return []
+    try:
+        info: Any = msgspec.inspect.type_info(definition.annotation)
+    except (TypeError, ValueError):
+        return []
+    for part in path:
+        info = _step(info, part)
+        if info is None:
+            return []
+    return _choices(info)
+
+
+def _unwrap(info: Any) -> list[Any]:
+    while isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        return [t for member in info.types for t in _unwrap(member)]
+    return [info]
+
+
+def _step(info: Any, part: str | int) -> Any:
+    for member in _unwrap(info):
+        if isinstance(part, int) and isinstance(member, msgspec.inspect.ListType):
+            return member.item_type
+        if isinstance(part, str) and isinstance(member, msgspec.inspect.StructType):
+            for field in member.fields:
+                if field.encode_name == part:
+                    return field.type
+    return None
+
+
+def _choices(info: Any) -> list[str]:
+    values: list[str] = []
+    for member in _unwrap(info):
+        if isinstance(member, msgspec.inspect.EnumType):
+            values += [str(m.value) for m in member.cls]
+        elif isinstance(member, msgspec.inspect.LiteralType):
+            values += [str(v) for v in member.values]
+    return values
+
+
+def to_problem(
+    exc: Exception, request: Request[Any, Any, Any] | None = None
+) -> tuple[Problem, dict[str, str]]:
     """Maps an exception to its problem body and extra headers (the single mapping table)."""
     headers: dict[str, str] = {}
     if isinstance(exc, ApiError):
@@ -187,13 +281,15 @@ def to_problem(exc: Exception) -> tuple[Problem, dict[str, str]]:
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
     if isinstance(exc, ValidationException):
         problem = _simple(400, "invalid-request", "the request does not match the API schema")
-        problem.errors = _field_problems(exc)
+        problem.errors = _field_problems(exc, request)
         if problem.errors and problem.errors[0].field:
             problem.field = problem.errors[0].field
         return problem, headers
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if status < 500 else TITLES.get(status, "Error")
+        if status == 413:
+            detail = f"the request body is larger than the limit of {MAX_REQUEST_BODY} bytes"
         kind = {
             400: "invalid-request",
             401: "unauthorized",
@@ -217,7 +313,7 @@ def etag(version: int) -> str:
 
 def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar exception handler for every exception type."""
-    problem, headers = to_problem(exc)
+    problem, headers = to_problem(exc, request)
     rid = request_id(request.scope)
     problem.request_id = rid
     problem.instance = f"urn:request:{rid}"

@@ -19,6 +19,7 @@ from regenzet.application.errors import NotFoundError
 from regenzet.application.operations_models import roll_up
 from regenzet.application.projections import Query, ReadModelStore, wait_for_position
 from regenzet.domain.common import Role
+from regenzet.domain.repair_order import RepairOrderStatus
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -64,7 +65,8 @@ def _store(services: Any) -> ReadModelStore:
 
 
 def _caught_up(services: Any, store: ReadModelStore, name: str, minimum: int | None) -> int:
-    if minimum is not None and minimum > services.workshop.recorder.max_notification_id():
+    # An empty log has no notification id at all (None): its end is position 0.
+    if minimum is not None and minimum > (services.workshop.recorder.max_notification_id() or 0):
         raise ApiError(
             422,
             "position-not-in-log",
@@ -106,7 +108,7 @@ class ReadModelController(Controller):
     def board(
         self,
         services: Services,
-        status: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        status: Annotated[RepairOrderStatus | None, QueryParameter()] = None,
         technician: Annotated[UUID | None, QueryParameter()] = None,
         opened_from: Annotated[date | None, QueryParameter()] = None,
         opened_to: Annotated[date | None, QueryParameter()] = None,
@@ -125,7 +127,7 @@ class ReadModelController(Controller):
         position = _caught_up(services, store, "workshop_board", min_position)
         equals: dict[str, Any] = {}
         if status:
-            equals["status"] = status
+            equals["status"] = status.value
         if open_only:
             equals["open"] = True
         between = None

@@ -26,7 +26,13 @@ from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.repair_order import ApprovalChannel, PaymentMethod
 from regenzet.domain.vehicle import BatteryHealthMethod, Ecu
 
+# Each text type carries the limit its domain field enforces (the schema says what the server
+# does): names 120, makes and models 60, reasons 500 or 2000, concerns 500 characters.
 Text = Annotated[str, Meta(min_length=1, max_length=200)]
+Name = Annotated[str, Meta(min_length=1, max_length=120)]
+ModelName = Annotated[str, Meta(min_length=1, max_length=60)]
+Reason = Annotated[str, Meta(min_length=1, max_length=500)]
+Concern = Annotated[str, Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, Meta(min_length=1, max_length=2000)]
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Phone = Annotated[str, Meta(min_length=3, max_length=40)]
@@ -106,7 +112,7 @@ class PreferencesIn(Body, kw_only=True):
 
 
 class RegisterCustomer(Body, kw_only=True):
-    name: Text
+    name: Name
     email: Email
     phone: Phone | None = None
     preferences: PreferencesIn | None = None
@@ -121,7 +127,7 @@ class ChangeContact(Body, kw_only=True):
 
 
 class HireStaffMember(Body, kw_only=True):
-    name: Text
+    name: Name
     email: Email
     role: Annotated[Role, Meta(description="technician, advisor, manager or auditor")]
 
@@ -133,7 +139,7 @@ class RecordHvQualification(Body, kw_only=True):
 
 
 class Deactivate(Body, kw_only=True):
-    reason: Text
+    reason: Reason
 
 
 # -- vehicles --------------------------------------------------------------------------------
@@ -142,8 +148,8 @@ class Deactivate(Body, kw_only=True):
 class RegisterVehicle(Body, kw_only=True):
     vin: Annotated[str, Meta(pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$")]
     plate: Annotated[str, Meta(min_length=1, max_length=20)]
-    make: Text | None = None
-    model: Text
+    make: ModelName | None = None
+    model: ModelName
     year: Annotated[int, Meta(ge=1990, le=2100)]
     battery_kwh: Annotated[CanonicalDecimal, decimal("usable capacity in kWh")]
     nominal_voltage_v: Annotated[CanonicalDecimal, decimal("traction pack nominal voltage")]
@@ -160,7 +166,7 @@ class RecordOdometer(Body, kw_only=True):
 
 class CorrectOdometer(Body, kw_only=True):
     km: Km
-    reason: Text
+    reason: Reason
 
 
 class RecordBatteryHealth(Body, kw_only=True):
@@ -188,7 +194,7 @@ class RegisterBatteryWarranty(Body, kw_only=True):
 class OpenRepairOrder(Body, kw_only=True):
     vehicle_id: UUID
     customer_id: UUID
-    concerns: Annotated[list[str], Meta(min_length=1, max_length=20)]
+    concerns: Annotated[list[Concern], Meta(min_length=1, max_length=20)]
     odometer_in_km: Km
     soc_in_pct: Percent | None = None
     promised_at: AwareDateTime | None = None
@@ -230,7 +236,7 @@ class ApproveJob(Body, kw_only=True):
 
 class DeclineJob(Body, kw_only=True):
     channel: ApprovalChannel | None = None
-    reason: LongText | None = None
+    reason: Reason | None = None
 
 
 class AssignTechnician(Body, kw_only=True):
@@ -239,7 +245,7 @@ class AssignTechnician(Body, kw_only=True):
 
 class IsolateHv(Body, kw_only=True):
     residual_voltage_v: Annotated[CanonicalDecimal, decimal("measured after isolation, volts")]
-    lock_tag_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    lock_tag_id: Annotated[str, Meta(min_length=1, max_length=40)]
     ppe_checked: bool
 
 
