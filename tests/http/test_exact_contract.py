@@ -205,3 +205,51 @@ def test_a_plate_on_another_live_vehicle_is_a_409_naming_that_vehicle(api: Api) 
     body = problem(api.client.post("/api/v1/vehicles", json=sent, headers=api.auth("eva")), 409)
     assert body["rule"] == "unique"
     assert str(Vehicle.create_id(vin)) in body["detail"]
+
+
+# -- defect 7: who may call what, in the document ------------------------------------------
+
+
+def test_every_operation_names_exactly_the_roles_the_policy_allows(api: Api) -> None:
+    from regenzet.entrypoints.http.policy import POLICY
+
+    document = api.client.get("/schema/openapi.json").json()
+    seen = set()
+    for item in document["paths"].values():
+        for operation in item.values():
+            operation_id = operation.get("operationId")
+            if operation_id not in POLICY:
+                continue
+            seen.add(operation_id)
+            described = operation["description"].split("**Roles:** ", 1)[1].split(".", 1)[0]
+            assert set(described.split(", ")) == {r.value for r in POLICY[operation_id]}
+    assert seen == set(POLICY)
+
+
+def test_an_operation_a_customer_may_call_on_a_record_states_its_object_rule(api: Api) -> None:
+    document = api.client.get("/schema/openapi.json").json()
+    approve = document["paths"]["/api/v1/repair-orders/{repair_order_id}/jobs/{job_id}/approve"]
+    assert "a customer reaches only their own repair orders" in approve["post"]["description"]
+    kpis = document["paths"]["/api/v1/kpis"]["get"]["description"]
+    assert "Object rule" not in kpis
+    assert "**Roles:** manager, auditor." in kpis
+
+
+# -- defect 8: the docs pages work offline --------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/schema", "/schema/swagger"])
+def test_the_docs_pages_load_every_script_and_style_from_the_server_itself(
+    empty: Api, page: str
+) -> None:
+    import re
+
+    response = empty.client.get(page)
+    assert response.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)""", response.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    assert "://" not in response.text  # no CDN, no other host
+    for asset in assets:
+        loaded = empty.client.get(asset)
+        assert loaded.status_code == 200, asset
+        assert loaded.content

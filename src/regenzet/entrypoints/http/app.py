@@ -5,6 +5,7 @@ uvicorn calls (``regenzet serve``)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -18,7 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIType,
@@ -27,10 +28,13 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.plugins import OpenAPISchemaPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
+from regenzet.entrypoints.http.policy import POLICY, describe_access
 from regenzet.entrypoints.http.problems import MAX_REQUEST_BODY, add_request_id, problem_handler
 from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
@@ -52,6 +56,10 @@ from regenzet.entrypoints.http.vehicles import VehicleController
 logger = logging.getLogger("regenzet.http")
 
 API_VERSION = "1.0.0"
+# Swagger UI's scripts and styles, served from the installed swagger-ui-bundle package so the
+# docs pages work offline (no CDN).
+DOCS_ASSETS = "/schema/assets"
+DOCS_FAVICON = f"{DOCS_ASSETS}/favicon-32x32.png"
 
 
 def create_app(
@@ -88,7 +96,14 @@ def create_app(
         return services
 
     app = Litestar(
-        route_handlers=[api, health, ready],
+        route_handlers=[
+            api,
+            health,
+            ready,
+            create_static_files_router(
+                path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
+            ),
+        ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "writes": Provide(provide_writes, sync_to_thread=False),
@@ -107,7 +122,16 @@ def create_app(
                 "are RFC 9457 problem details."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(), JsonRenderPlugin()],
+            # Swagger UI first: it is also the page at /schema itself.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' type='image/png' href='{DOCS_FAVICON}'>",
+                ),
+                JsonRenderPlugin(),
+            ],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -167,7 +191,9 @@ def _tidy_openapi(app: Litestar) -> None:
 
     Litestar leaves three gaps, filled here once when the app is built: request structs refuse
     unknown fields (``additionalProperties: false``); constraints of optional values belong to
-    the non-null branch of their ``oneOf``; and a header is a string or absent, never null.
+    the non-null branch of their ``oneOf``; and a header or query parameter is a value or
+    absent, never null. Each operation's description names the roles that may call it and its
+    object-level rule, generated from the policy table.
     """
     openapi = app.openapi_schema
     closed = {cls.__name__: cls for cls in _subclasses(Body)}
@@ -180,13 +206,17 @@ def _tidy_openapi(app: Litestar) -> None:
         for prop in (component.properties or {}).values():
             if isinstance(prop, Schema):
                 _constrain_non_null_branch(prop)
-    for path_item in (openapi.paths or {}).values():
+    for path, path_item in (openapi.paths or {}).items():
         for operation in (path_item.get, path_item.post, path_item.put, path_item.delete):
+            if operation is not None and operation.operation_id in POLICY:
+                access = describe_access(operation.operation_id, _PATH_PARAMETER.findall(path))
+                operation.description = "\n\n".join(filter(None, [operation.description, access]))
             for parameter in (operation.parameters or []) if operation else []:
                 if not isinstance(parameter, Parameter):
                     continue
                 schema = parameter.schema
-                if parameter.param_in == "header" and isinstance(schema, Schema):
+                # A header or query parameter is a string or absent, never null.
+                if parameter.param_in in ("header", "query") and isinstance(schema, Schema):
                     _constrain_non_null_branch(schema)
                     branch = _non_null_branch(schema)
                     if branch is not None:
@@ -212,6 +242,8 @@ def _constrain_list_items(component: Schema, struct: type) -> None:
             prop.items.max_length = item.max_length
             prop.items.pattern = item.pattern
 
+
+_PATH_PARAMETER = re.compile(r"\{([a-z_]+)")
 
 _CONSTRAINTS = (
     "pattern",

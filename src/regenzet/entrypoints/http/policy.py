@@ -93,3 +93,38 @@ POLICY: dict[str, frozenset[Role]] = {
 
 def allowed(operation_id: str, role: Role) -> bool:
     return role in POLICY.get(operation_id, frozenset())
+
+
+# Object-level rules, keyed by the path parameter that names the record (the HTTP handlers call
+# ``regenzet.application.access`` for exactly these). Operations that take none of them have
+# no object-level rule beyond the role.
+OBJECT_RULES: dict[str, str] = {
+    "customer_id": "a customer reaches only their own customer record",
+    "vehicle_id": "a customer reaches only the vehicles they own",
+    "repair_order_id": "a customer reaches only their own repair orders",
+    "inspection_id": "a customer reaches only inspections of their own vehicles, once shared",
+}
+# Rules that hold for one operation only.
+OPERATION_RULES: dict[str, str] = {
+    "getTechnicianWorkload": "a technician reaches only their own workload",
+}
+_ROLE_ORDER = (C, A, T, M, AU)
+
+
+def describe_access(operation_id: str, path_parameters: list[str]) -> str:
+    """The access paragraph of an operation's OpenAPI description, generated from this table
+    so the document cannot drift from what the guard enforces."""
+    roles = POLICY.get(operation_id, frozenset())
+    if not roles:
+        return "**Access:** no role may call this operation."
+    names = ", ".join(role.value for role in _ROLE_ORDER if role in roles)
+    text = f"**Roles:** {names}. Other roles get a 403."
+    rules = [OBJECT_RULES[p] for p in path_parameters if p in OBJECT_RULES and C in roles]
+    if operation_id in OPERATION_RULES:
+        rules.append(OPERATION_RULES[operation_id])
+    if rules:
+        text += (
+            f" **Object rule:** {'; '.join(rules)}; any other record is a 404 naming only the id "
+            "asked for."
+        )
+    return text
