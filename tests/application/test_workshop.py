@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -95,6 +95,9 @@ def test_expired_certificate_counts_as_level_zero_for_isolation_and_hv_work(
             actor=g.actor(g.expired3),
         )
     assert err.value.rule == "hv_qualification_insufficient"
+    # The refusal says why the level is 0, not only "technician has 0".
+    expires = date(w.clock.today().year - 1, 1, 1).isoformat()
+    assert f"(level 3) expired on {expires}" in err.value.message
     w.isolate_hv(
         rid,
         technician_id=g.tech2,
@@ -106,6 +109,8 @@ def test_expired_certificate_counts_as_level_zero_for_isolation_and_hv_work(
     with pytest.raises(RuleViolationError) as err:
         w.clock_on(rid, job_id="hv-pump", technician_id=g.expired3, actor=g.actor(g.expired3))
     assert err.value.rule == "hv_qualification_insufficient"
+    assert "HV certificate" in err.value.message
+    assert "expired on" in err.value.message
 
 
 def test_technician_cannot_be_clocked_on_jobs_of_two_orders(

@@ -301,11 +301,16 @@ class VerificationReport:
     def summary(self) -> str:
         if self.intact:
             return (
-                f"intact: {self.events_verified} events and {self.checkpoints_verified} signed "
-                f"checkpoints verified up to notification {self.chain_head} "
+                f"intact: {_count(self.events_verified, 'event')} and "
+                f"{_count(self.checkpoints_verified, 'signed checkpoint')} verified up to "
+                f"notification {self.chain_head} "
                 f"(log head {self.log_head})"
             )
         return f"BROKEN at notification {self.first_broken_id}: {self.reason}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _Broken(Exception):

@@ -55,6 +55,10 @@ class InvalidPrincipalError(ApplicationError):
     """
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _validate(principal: Principal) -> None:
     if not principal.subject or len(principal.subject) > 255:
         raise InvalidPrincipalError("subject must be 1-255 characters")
@@ -66,10 +70,11 @@ def _validate(principal: Principal) -> None:
         if principal.staff_id is not None:
             raise InvalidPrincipalError("a customer token cannot carry a staff id")
         return
+    role = principal.role.value
     if principal.customer_id is not None:
-        raise InvalidPrincipalError(f"a {principal.role.value} token cannot carry a customer id")
+        raise InvalidPrincipalError(f"{_article(role)} {role} token cannot carry a customer id")
     if principal.role in STAFF_ROLES and principal.staff_id is None:
-        raise InvalidPrincipalError(f"a {principal.role.value} token needs a staff id")
+        raise InvalidPrincipalError(f"{_article(role)} {role} token needs a staff id")
 
 
 @attrs.frozen

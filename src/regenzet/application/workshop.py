@@ -9,7 +9,8 @@ atomic write. Queries return read DTOs (``regenzet.application.views``), never a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -36,7 +37,14 @@ from regenzet.application.errors import (
 from regenzet.application.ports import Clock, LogRow, VinDecoder
 from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
-from regenzet.domain.common import Actor, DomainValidationError, Role, check_currency, fail
+from regenzet.domain.common import (
+    Actor,
+    DomainValidationError,
+    Role,
+    RuleViolationError,
+    check_currency,
+    fail,
+)
 from regenzet.domain.customer import Customer, NotificationPreferences
 from regenzet.domain.inspection import Inspection, IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.inspection_template import load_template
@@ -81,6 +89,20 @@ class Receipt:
 
     def __repr__(self) -> str:
         return f"Receipt(id={self.id}, version={self.version}, position={self.position})"
+
+
+@contextmanager
+def _explaining_hv_level(technician: StaffMember, today: date) -> Iterator[None]:
+    """Adds why a technician's HV level counts as lower than recorded (an expired certificate,
+    a deactivated member) to a refusal for an insufficient level: "technician has 0" alone
+    leaves the advisor guessing."""
+    try:
+        yield
+    except RuleViolationError as exc:
+        why = technician.why_hv_level_is_lower(today)
+        if exc.rule != "hv_qualification_insufficient" or why is None:
+            raise
+        raise RuleViolationError(exc.rule, f"{exc.message}: {why}") from None
 
 
 class Workshop(Application[UUID]):
@@ -623,14 +645,15 @@ class Workshop(Application[UUID]):
     ) -> Receipt:
         technician = self._technician(staff_id)
         level = technician.effective_hv_level(self.clock.today())
-        return self._run(
-            RepairOrder,
-            repair_order_id,
-            expected_version,
-            lambda o: o.assign_technician(
-                job_id=job_id, staff_id=staff_id, hv_level=level, actor=actor
-            ),
-        )
+        with _explaining_hv_level(technician, self.clock.today()):
+            return self._run(
+                RepairOrder,
+                repair_order_id,
+                expected_version,
+                lambda o: o.assign_technician(
+                    job_id=job_id, staff_id=staff_id, hv_level=level, actor=actor
+                ),
+            )
 
     def isolate_hv(
         self,
@@ -646,20 +669,21 @@ class Workshop(Application[UUID]):
         technician = self._technician(technician_id)
         now = self.clock.now()
         level = technician.effective_hv_level(now.date())
-        return self._run(
-            RepairOrder,
-            repair_order_id,
-            expected_version,
-            lambda o: o.isolate_hv(
-                technician_id=technician_id,
-                technician_hv_level=level,
-                residual_voltage_v=residual_voltage_v,
-                lock_tag_id=lock_tag_id,
-                ppe_checked=ppe_checked,
-                at=now,
-                actor=actor,
-            ),
-        )
+        with _explaining_hv_level(technician, now.date()):
+            return self._run(
+                RepairOrder,
+                repair_order_id,
+                expected_version,
+                lambda o: o.isolate_hv(
+                    technician_id=technician_id,
+                    technician_hv_level=level,
+                    residual_voltage_v=residual_voltage_v,
+                    lock_tag_id=lock_tag_id,
+                    ppe_checked=ppe_checked,
+                    at=now,
+                    actor=actor,
+                ),
+            )
 
     def restore_hv(
         self,
@@ -672,14 +696,15 @@ class Workshop(Application[UUID]):
         technician = self._technician(technician_id)
         now = self.clock.now()
         level = technician.effective_hv_level(now.date())
-        return self._run(
-            RepairOrder,
-            repair_order_id,
-            expected_version,
-            lambda o: o.restore_hv(
-                technician_id=technician_id, technician_hv_level=level, at=now, actor=actor
-            ),
-        )
+        with _explaining_hv_level(technician, now.date()):
+            return self._run(
+                RepairOrder,
+                repair_order_id,
+                expected_version,
+                lambda o: o.restore_hv(
+                    technician_id=technician_id, technician_hv_level=level, at=now, actor=actor
+                ),
+            )
 
     def clock_on(
         self,
@@ -696,13 +721,14 @@ class Workshop(Application[UUID]):
         technician = self._technician(technician_id)
         now = self.clock.now()
         level = technician.effective_hv_level(now.date())
-        order.clock_on(
-            job_id=job_id,
-            technician_id=technician_id,
-            technician_hv_level=level,
-            at=now,
-            actor=actor,
-        )
+        with _explaining_hv_level(technician, now.date()):
+            order.clock_on(
+                job_id=job_id,
+                technician_id=technician_id,
+                technician_hv_level=level,
+                at=now,
+                actor=actor,
+            )
         technician.start_labour(repair_order_id=order.id, job_id=job_id, at=now, actor=actor)
         return self._commit(order, technician)
 

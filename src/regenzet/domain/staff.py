@@ -101,6 +101,20 @@ class StaffMember(Aggregate):
             return HvLevel.NONE
         return q.level
 
+    def why_hv_level_is_lower(self, today: date) -> str | None:
+        """Why the level that counts today is below the recorded one, in words (or None)."""
+        q = self.qualification
+        if q is None or q.level == HvLevel.NONE:
+            return None
+        if not self.active:
+            return f"the staff member is deactivated (HV level {q.level} no longer counts)"
+        if is_expired(q.expires_on, today):
+            return (
+                f"HV certificate {q.certificate_id} (level {q.level}) expired on "
+                f"{q.expires_on.isoformat()}"
+            )
+        return None
+
     # -- deactivation ----------------------------------------------------------------------
 
     def deactivate(self, *, reason: str, actor: Actor) -> None:

@@ -20,7 +20,7 @@ from regenzet.application.history import AuditHistory
 from regenzet.application.views import plain
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.cli import CliError
-from regenzet.entrypoints.console import progress
+from regenzet.entrypoints.console import HelpGroup, progress
 from regenzet.entrypoints.container import (
     Container,
     chain_follower,
@@ -64,7 +64,10 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(plain(value), ensure_ascii=False, indent=2, sort_keys=True))
 
 
-@click.group(help="Audit: history, state at a time or version, hash-chain verification, export.")
+@click.group(
+    cls=HelpGroup,
+    help="Audit: history, state at a time or version, hash-chain verification, export.",
+)
 def audit() -> None:
     pass
 
@@ -105,7 +108,13 @@ def history(aggregate_id: str, at: str | None, version: int | None, as_json: boo
 
 @audit.command("log", help="The global event log in order, filtered, a page at a time.")
 @click.option("--after", type=click.IntRange(min=0), default=0, help="After this notification id.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=50,
+    show_default=True,
+    help="Events per page; the --after for the next page is printed on stderr.",
+)
 @click.option("--aggregate-type", help="e.g. RepairOrder, Vehicle, Customer, Inspection.")
 @click.option("--event-type", help="e.g. Opened, JobApproved, HighVoltageIsolated.")
 @click.option("--since", metavar="TIME", help="Recorded at or after (ISO 8601 with offset).")
@@ -283,7 +292,7 @@ def export(output: Path) -> None:
     click.echo(f"wrote {lines} lines to {output}")
 
 
-@click.group(help="Database administration (Postgres).")
+@click.group(cls=HelpGroup, help="Database administration (Postgres).")
 def db() -> None:
     pass
 

@@ -64,6 +64,7 @@ from regenzet.domain.repair_order import (
     PaymentMethod,
     RepairOrder,
 )
+from regenzet.entrypoints.console import HelpGroup
 from regenzet.entrypoints.container import (
     ManualClock,
     event_log_reader,
@@ -153,7 +154,7 @@ def _workshop(env: dict[str, str]) -> Workshop:
     return workshop_for(env, _clock())
 
 
-@click.group(help="Benchmarks on the configured store; the last line is JSON.")
+@click.group(cls=HelpGroup, help="Benchmarks on the configured store; the last line is JSON.")
 def bench() -> None:
     pass
 

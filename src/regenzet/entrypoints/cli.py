@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ from regenzet.application.identity import (
 from regenzet.application.projections import SchemaOutdatedError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import DomainError, Role
+from regenzet.entrypoints.console import HelpGroup
 from regenzet.entrypoints.container import (
     INFRASTRUCTURE_ERRORS,
     Container,
@@ -51,7 +53,7 @@ def _workshop(container: Container) -> Workshop:
     return workshop
 
 
-@click.group(help="ReGenZet: service management for EV repair garages.")
+@click.group(cls=HelpGroup, help="ReGenZet: service management for EV repair garages.")
 @click.version_option(package_name="regenzet")
 def cli() -> None:
     pass
@@ -141,7 +143,7 @@ def _print_history(workshop: Workshop, aggregate_id: UUID, *, as_json: bool) -> 
             click.echo(f"     {data}")
 
 
-@cli.group(help="Bearer tokens for the API (local key pair).")
+@cli.group(cls=HelpGroup, help="Bearer tokens for the API (local key pair).")
 def auth() -> None:
     pass
 
@@ -153,6 +155,17 @@ def _uuid_option(value: str | None, option: str) -> UUID | None:
         return UUID(value)
     except ValueError:
         raise CliError(f"{option} {value!r} is not a UUID") from None
+
+
+def _ttl_seconds(ttl: str) -> int:
+    """A token lifetime from the command line: one line and exit 1 when it is unusable."""
+    try:
+        seconds = int(ttl)
+    except ValueError:
+        raise CliError(f"--ttl {ttl!r} is not a whole number of seconds") from None
+    if not 1 <= seconds <= MAX_TOKEN_TTL.total_seconds():
+        raise CliError(f"--ttl must be between 1 and {int(MAX_TOKEN_TTL.total_seconds())} seconds")
+    return seconds
 
 
 @auth.command(
@@ -189,12 +202,7 @@ def auth_token(
         raise CliError(
             f"role {role_name!r} cannot be given to a token (one of: {', '.join(allowed)})"
         )
-    try:
-        seconds = int(ttl)
-    except ValueError:
-        raise CliError(f"--ttl {ttl!r} is not a whole number of seconds") from None
-    if not 1 <= seconds <= MAX_TOKEN_TTL.total_seconds():
-        raise CliError(f"--ttl must be between 1 and {int(MAX_TOKEN_TTL.total_seconds())} seconds")
+    seconds = _ttl_seconds(ttl)
     try:
         principal = Principal(
             subject=subject,
@@ -216,9 +224,17 @@ def auth_token(
 
 @auth.command("demo", help="Print a token for a demo person (after `regenzet demo`).")
 @click.argument("name")
-@click.option("--ttl", type=click.IntRange(1, int(MAX_TOKEN_TTL.total_seconds())), default=8 * 3600)
-def auth_demo(name: str, ttl: int) -> None:
+@click.option(
+    "--ttl",
+    metavar="SECONDS",
+    default=str(8 * 3600),
+    show_default=True,
+    help=f"Lifetime in seconds, at most {int(MAX_TOKEN_TTL.total_seconds())} (30 days).",
+)
+def auth_demo(name: str, ttl: str) -> None:
     from regenzet.entrypoints.demo import demo_logins
+
+    seconds = _ttl_seconds(ttl)
 
     logins = demo_logins()
     if name not in logins:
@@ -230,12 +246,18 @@ def auth_demo(name: str, ttl: int) -> None:
         customer_id=login.customer_id,
         staff_id=login.staff_id,
     )
-    click.echo(token_issuer(Settings.from_env()).issue(principal, ttl=timedelta(seconds=ttl)))
+    click.echo(token_issuer(Settings.from_env()).issue(principal, ttl=timedelta(seconds=seconds)))
 
 
 @cli.command(help="Serve the HTTP API with uvicorn (OpenAPI docs at /schema).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on.",
+)
 @click.option(
     "--demo",
     "seed",
@@ -318,7 +340,7 @@ def _seed_demo_quietly() -> None:
         workshop.close()
 
 
-@cli.group(help="Read models: where each follower is, and rebuilding them.")
+@cli.group(cls=HelpGroup, help="Read models: where each follower is, and rebuilding them.")
 def projections() -> None:
     pass
 
@@ -332,19 +354,28 @@ def projections_status() -> None:
     workshop = _workshop(container)
     followers, store = build_followers(workshop, _env(settings), settings)
     try:
-        head = followers[0].reader.max_notification_id() if followers else 0
-        click.echo(f"{'read model':<18} {'schema':>6} {'position':>10} {'head':>10} {'lag':>8}")
+        head = (followers[0].reader.max_notification_id() if followers else 0) or 0
+        rows = []
         for follower in followers:
             position, version = store.status(follower.name)
             shown = "-" if version is None else str(version)
             if version is not None and version != follower.projection.version:
                 shown += f"!={follower.projection.version}"
-            click.echo(
-                f"{follower.name:<18} {shown:>6} {position:>10} {head:>10} {head - position:>8}"
-            )
+            rows.append((follower.name, shown, str(position), str(head), str(head - position)))
+        _print_table(("read model", "schema", "position", "head", "lag"), rows)
     finally:
         store.close()
         workshop.close()
+
+
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """Columns as wide as their longest cell: the first left-aligned, numbers right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        click.echo("  ".join(cells).rstrip())
 
 
 @projections.command("rebuild", help="Empty read models and replay the whole log into them.")
@@ -396,7 +427,11 @@ def projections_rebuild(names: tuple[str, ...], batch: int) -> None:
         workshop.close()
 
 
-@cli.group(help="Followers of the event log (read models).")
+@cli.group(
+    cls=HelpGroup,
+    help="Followers of the event log: the read models, the audit hash chain, the email policy "
+    "and (locally) the outbox relay. `followers run` keeps them all caught up.",
+)
 def followers() -> None:
     pass
 

@@ -1,10 +1,29 @@
-"""Progress bars for long CLI work: on stderr (stdout stays clean for --json and pipes), and
-only on a terminal (nothing in logs)."""
+"""Console helpers shared by the CLI's command groups: progress bars for long work (on
+stderr, so stdout stays clean for --json and pipes, and only on a terminal) and a command
+group whose listing shows each command's whole first sentence."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import click
+
+
+class HelpGroup(click.Group):
+    """Lists subcommands with their whole first sentence, wrapped, instead of click's default
+    of cutting it at about 45 characters with "..."."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @contextmanager
@@ -27,4 +46,4 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-__all__ = ["progress"]
+__all__ = ["HelpGroup", "progress"]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.console import progress
+from regenzet.entrypoints.console import HelpGroup, progress
 from regenzet.entrypoints.container import (
     Container,
     event_store_env,
@@ -22,7 +22,10 @@ from regenzet.entrypoints.container import (
 from regenzet.entrypoints.settings import Settings
 
 
-@click.group(help="The outbox relay: integration events to SNS (or events.jsonl locally).")
+@click.group(
+    cls=HelpGroup,
+    help="The outbox relay: integration events to SNS (or events.jsonl locally).",
+)
 def relay() -> None:
     pass
 
