@@ -79,6 +79,9 @@ class _Tables:
             _check(spec.name)
             for field in (*spec.indexes, *spec.lists):
                 _check(field)
+            for field in spec.prefixes:
+                if field not in (*spec.indexes, *spec.lists):
+                    raise ValueError(f"{spec.name}.{field}: a prefix field must be indexed")
             self.specs[spec.name] = spec
             self.owner[spec.name] = projection.name
 
@@ -186,24 +189,30 @@ class InMemoryReadModelStore:
                 needle = text.lower()
                 if not any(needle in (index_value(doc.get(f)) or "").lower() for f in fields):
                     continue
-            if query.between is not None:
-                field, low, high = query.between
-                value = index_value(doc.get(field))
-                if value is None or value < low or value > high:
-                    continue
+            ranges = [*([query.between] if query.between else []), *query.ranges]
+            if any(not _in_range(index_value(doc.get(f)), lo, hi) for f, lo, hi in ranges):
+                continue
+            if query.prefixes and not any(
+                _starts(doc.get(f), p, f in spec.lists) for f, p in query.prefixes
+            ):
+                continue
             selected.append((key, doc))
         order = query.order_by
         _require_indexed(spec, [*query.equals, *(query.search[0] if query.search else ())])
+        _require_prefix(spec, query)
 
         def sort_key(item: tuple[str, Doc]) -> tuple[str, str]:
             value = index_value(item[1].get(order)) if order else None
             return (value if value is not None else _LAST, item[0])
 
-        selected.sort(key=sort_key)
+        selected.sort(key=sort_key, reverse=query.descending)
         if query.after is not None:
             value, key = decode_cursor(query.after)
             bound = (value if value is not None else _LAST, key)
-            selected = [item for item in selected if sort_key(item) > bound]
+            if query.descending:
+                selected = [item for item in selected if sort_key(item) < bound]
+            else:
+                selected = [item for item in selected if sort_key(item) > bound]
         return _page(selected[: query.limit + 1], query, order)
 
     def close(self) -> None:
@@ -214,6 +223,35 @@ def _require_indexed(spec: TableSpec, fields: Sequence[str]) -> None:
     for field in fields:
         if field not in spec.indexes:
             raise ValueError(f"{spec.name}.{field} is not an indexed field")
+
+
+def _require_prefix(spec: TableSpec, query: Query) -> None:
+    for field, _ in query.prefixes:
+        if field not in spec.prefixes:
+            raise ValueError(f"{spec.name}.{field} is not a prefix-searchable field")
+    _require_indexed(spec, [f for f, _, _ in query.ranges])
+
+
+def _in_range(value: str | None, low: Any, high: Any) -> bool:
+    return value is not None and low <= value <= high
+
+
+def _starts(value: Any, prefix: str, is_list: bool) -> bool:
+    members = [str(v) for v in value or []] if is_list else [index_value(value)]
+    return any(m is not None and m.startswith(prefix) for m in members)
+
+
+def prefix_bound(prefix: str) -> str | None:
+    """The least string greater than every string that starts with ``prefix`` (code-point
+    order), or None when there is none: ``prefix <= s < bound`` is "s starts with prefix"."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored: skip to the next scalar
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 def _page(items: list[tuple[str, Doc]], query: Query, order: str | None) -> Page:
@@ -235,6 +273,29 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
     table = f"rm_{_check(spec.name)}"
     where, params = [], []
     _require_indexed(spec, [*query.equals, *(query.search[0] if query.search else ())])
+    _require_prefix(spec, query)
+    # Postgres compares in the database's locale unless told otherwise; prefix ranges need
+    # code-point order (the "C" index made for them). SQLite's default BINARY is that order.
+    collate = ' COLLATE "C"' if placeholder == "%s" else ""
+    if query.prefixes:
+        clauses = []
+        for field, prefix in query.prefixes:
+            bound = prefix_bound(prefix)
+            column = "value" if field in spec.lists else f"ix_{field}"
+            test = f"{column}{collate} >= {placeholder}"
+            params.append(prefix)
+            if bound is not None:
+                test += f" AND {column}{collate} < {placeholder}"
+                params.append(bound)
+            if field in spec.lists:
+                side = f"{table}__{field}"
+                clauses.append(f"key IN (SELECT key FROM {side} WHERE {test})")  # noqa: S608
+            else:
+                clauses.append(f"({test})")
+        where.append("(" + " OR ".join(clauses) + ")")
+    for field, low, high in query.ranges:
+        where.append(f"ix_{field} >= {placeholder} AND ix_{field} <= {placeholder}")
+        params += [low, high]
     for field, value in query.equals.items():
         if value is None:
             where.append(f"ix_{field} IS NULL")
@@ -262,17 +323,20 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
     order = f"COALESCE(ix_{query.order_by}, '{_LAST}')" if query.order_by else "''"
     if query.order_by:
         _require_indexed(spec, [query.order_by])
+    after = "<" if query.descending else ">"
     if query.after is not None:
         value, key = decode_cursor(query.after)
         where.append(
-            f"({order} > {placeholder} OR ({order} = {placeholder} AND key > {placeholder}))"
+            f"({order} {after} {placeholder} OR ({order} = {placeholder}"
+            f" AND key {after} {placeholder}))"
         )
         bound = value if value is not None else _LAST
         params += [bound, bound, key]
     text = f"SELECT key, doc, {order} FROM {table}"  # noqa: S608 -- names checked above
     if where:
         text += " WHERE " + " AND ".join(where)
-    ordering = f"{order}, key" if query.order_by else "key"
+    direction = " DESC" if query.descending else ""
+    ordering = f"{order}{direction}, key{direction}" if query.order_by else f"key{direction}"
     text += f" ORDER BY {ordering} LIMIT {int(query.limit) + 1}"
     return text, params
 
@@ -315,7 +379,20 @@ def _ddl(spec: TableSpec, *, postgres: bool) -> list[str]:
             " PRIMARY KEY (key, value))"
         )
         statements.append(f"CREATE INDEX IF NOT EXISTS {side}_value ON {side} (value)")
-    del postgres
+    if postgres:
+        # Prefix searches are code-point ranges (see _select_sql): on Postgres they need an
+        # index in the "C" collation; SQLite's indexes above already compare that way.
+        for field in spec.prefixes:
+            if field in spec.lists:
+                side = f"{table}__{_check(field)}"
+                statements.append(
+                    f'CREATE INDEX IF NOT EXISTS {side}_value_c ON {side} (value COLLATE "C")'
+                )
+            else:
+                statements.append(
+                    f"CREATE INDEX IF NOT EXISTS {table}_cx_{_check(field)}"
+                    f' ON {table} (ix_{field} COLLATE "C")'
+                )
     return statements
 
 
