@@ -274,25 +274,8 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
     where, params = [], []
     _require_indexed(spec, [*query.equals, *(query.search[0] if query.search else ())])
     _require_prefix(spec, query)
-    # Postgres compares in the database's locale unless told otherwise; prefix ranges need
-    # code-point order (the "C" index made for them). SQLite's default BINARY is that order.
-    collate = ' COLLATE "C"' if placeholder == "%s" else ""
     if query.prefixes:
-        clauses = []
-        for field, prefix in query.prefixes:
-            bound = prefix_bound(prefix)
-            column = "value" if field in spec.lists else f"ix_{field}"
-            test = f"{column}{collate} >= {placeholder}"
-            params.append(prefix)
-            if bound is not None:
-                test += f" AND {column}{collate} < {placeholder}"
-                params.append(bound)
-            if field in spec.lists:
-                side = f"{table}__{field}"
-                clauses.append(f"key IN (SELECT key FROM {side} WHERE {test})")  # noqa: S608
-            else:
-                clauses.append(f"({test})")
-        where.append("(" + " OR ".join(clauses) + ")")
+        where.append(_prefix_sql(query, spec, placeholder, params))
     for field, low, high in query.ranges:
         where.append(f"ix_{field} >= {placeholder} AND ix_{field} <= {placeholder}")
         params += [low, high]
@@ -339,6 +322,29 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
     ordering = f"{order}{direction}, key{direction}" if query.order_by else f"key{direction}"
     text += f" ORDER BY {ordering} LIMIT {int(query.limit) + 1}"
     return text, params
+
+
+def _prefix_sql(query: Query, spec: TableSpec, placeholder: str, params: list[Any]) -> str:
+    """``(a OR b ...)`` over the query's prefixes, each a range scan of its index."""
+    table = f"rm_{spec.name}"
+    # Postgres compares in the database's locale unless told otherwise; prefix ranges need
+    # code-point order (the "C" index made for them). SQLite's default BINARY is that order.
+    collate = ' COLLATE "C"' if placeholder == "%s" else ""
+    clauses = []
+    for field, prefix in query.prefixes:
+        bound = prefix_bound(prefix)
+        column = "value" if field in spec.lists else f"ix_{field}"
+        test = f"{column}{collate} >= {placeholder}"
+        params.append(prefix)
+        if bound is not None:
+            test += f" AND {column}{collate} < {placeholder}"
+            params.append(bound)
+        if field in spec.lists:
+            side = f"{table}__{field}"
+            clauses.append(f"key IN (SELECT key FROM {side} WHERE {test})")  # noqa: S608
+        else:
+            clauses.append(f"({test})")
+    return "(" + " OR ".join(clauses) + ")"
 
 
 def _sql_page(rows: list[Any], query: Query) -> Page:
