@@ -271,7 +271,8 @@ def _page(items: list[tuple[str, Doc]], query: Query, order: str | None) -> Page
 
 def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, list[Any]]:
     table = f"rm_{_check(spec.name)}"
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     _require_indexed(spec, [*query.equals, *(query.search[0] if query.search else ())])
     _require_prefix(spec, query)
     if query.prefixes:
