@@ -23,6 +23,7 @@ from regenzet.entrypoints.demo import demo_id
 from regenzet.entrypoints.http.policy import POLICY
 
 from .conftest import Api, build_api, customer_id, order_id
+from .test_lists_api import LIST_BOLA_CASES, LIST_OWN_ROWS
 
 C, A, T, M, AU = "customer", "advisor", "technician", "manager", "auditor"
 ALL = {C, A, T, M, AU}
@@ -87,6 +88,12 @@ EXPECTED: dict[str, set[str]] = {
     "getTechnicianWorkload": {A, T, M, AU},
     "getInspectionSummary": ALL,
     "getKpis": {M, AU},
+    "listCustomers": {C, A, M, AU},
+    "listVehicles": ALL,
+    "listStaff": {A, T, M, AU},
+    "listInspections": ALL,
+    "listRepairOrders": ALL,
+    "getInspectionTemplate": ALL,
 }
 
 
@@ -130,7 +137,7 @@ def test_the_policy_table_is_the_expected_matrix() -> None:
 
 
 def test_the_auditor_never_mutates() -> None:
-    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "whoAmI"))]
+    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "list", "whoAmI"))]
     assert writes
     assert [op for op in writes if Role.AUDITOR in POLICY[op]] == []
 
@@ -214,7 +221,9 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
 
 def test_the_bola_cases_cover_every_customer_route_that_takes_an_id() -> None:
     customer_ops = {op for op, roles in EXPECTED.items() if C in roles} - {"whoAmI"}
-    assert {case[0] for case in BOLA_CASES} == customer_ops
+    # Lists are covered in test_lists_api: ids in their filters, and own rows only.
+    lists = {case[0] for case in LIST_BOLA_CASES} | LIST_OWN_ROWS | {"getInspectionTemplate"}
+    assert {case[0] for case in BOLA_CASES} | lists == customer_ops
 
 
 @pytest.mark.parametrize(("operation", "method", "path", "body"), BOLA_CASES)

@@ -29,6 +29,7 @@ from litestar.openapi.spec import (
 from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
+from regenzet.entrypoints.http.lists import ListController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
 from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
@@ -74,6 +75,7 @@ def create_app(
             InspectionController,
             SystemController,
             ReadModelController,
+            ListController,
         ],
         guards=[guard],
         security=[{"bearer": []}],

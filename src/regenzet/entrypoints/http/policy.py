@@ -80,6 +80,13 @@ POLICY: dict[str, frozenset[Role]] = {
     "getTechnicianWorkload": frozenset({A, T, M, AU}),
     "getInspectionSummary": EVERYONE,
     "getKpis": frozenset({M, AU}),
+    # lists and searches (issue 11): customers' lists hold only their own rows
+    "listCustomers": frozenset({C, A, M, AU}),
+    "listVehicles": EVERYONE,
+    "listStaff": frozenset({A, T, M, AU}),
+    "listInspections": EVERYONE,
+    "listRepairOrders": EVERYONE,
+    "getInspectionTemplate": EVERYONE,
     # audit
     # audit
     "getAuditLog": frozenset({M, AU}),
