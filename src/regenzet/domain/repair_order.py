@@ -282,6 +282,7 @@ class Job:
     declined_by: Actor | None = None
     declined_at: datetime | None = None
     declined_reason: str | None = None
+    declined_channel: ApprovalChannel | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -700,7 +701,7 @@ class RepairOrder(Aggregate):
         job = self.jobs[job_id]
         job.status = JobStatus.APPROVED
         job.approved_by, job.approved_at, job.approval_channel = actor, at, channel
-        job.declined_by = job.declined_at = job.declined_reason = None
+        job.declined_by = job.declined_at = job.declined_reason = job.declined_channel = None
         if self.status is RepairOrderStatus.AWAITING_APPROVAL:
             self.status = RepairOrderStatus.IN_PROGRESS
 
@@ -746,6 +747,7 @@ class RepairOrder(Aggregate):
         job = self.jobs[job_id]
         job.status = JobStatus.DECLINED
         job.declined_by, job.declined_at, job.declined_reason = actor, at, reason
+        job.declined_channel = channel
         # Declining the last open job may leave only completed work.
         self._settle_progress()
 
