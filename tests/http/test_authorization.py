@@ -20,7 +20,7 @@ from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.policy import POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
 
 from .conftest import Api, build_api, customer_id, order_id
 from .test_lists_api import LIST_BOLA_CASES, LIST_OWN_ROWS
@@ -144,13 +144,26 @@ def test_the_auditor_never_mutates() -> None:
 
 def test_every_api_route_has_an_explicit_entry(shared_api: Api) -> None:
     operations = {str(h.operation_id) for _, _, h in api_routes(shared_api)}
-    assert operations == set(EXPECTED)
+    # The quote-approval link's routes take the link's token, never a role's bearer token.
+    assert {"getQuoteApproval", "approveJobByLink", "declineJobByLink"} == LINK_OPERATIONS
+    assert operations == set(EXPECTED) | LINK_OPERATIONS
+    assert not LINK_OPERATIONS & set(POLICY)
+
+
+def test_a_bearer_token_of_any_role_does_not_open_the_link_routes(shared_api: Api) -> None:
+    for role in sorted(ALL):
+        for method, path, handler in api_routes(shared_api):
+            if handler.operation_id in LINK_OPERATIONS:
+                response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
+                assert response.status_code == 401, (role, handler.operation_id)
 
 
 @pytest.mark.parametrize("role", sorted(ALL))
 def test_each_role_reaches_exactly_its_operations(shared_api: Api, role: str) -> None:
     wrong = []
     for method, path, handler in api_routes(shared_api):
+        if handler.operation_id in LINK_OPERATIONS:
+            continue  # no role opens them (test above)
         response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
         allowed = role in EXPECTED[str(handler.operation_id)]
         if allowed == (response.status_code == 403):

@@ -74,6 +74,8 @@ class ApprovalChannel(Enum):
     PHONE = "phone"
     IN_PERSON = "in_person"
     EMAIL = "email"
+    # The signed approval link in the quote email (no login): see ADR 0016.
+    EMAIL_LINK = "email_link"
 
 
 class PaymentMethod(Enum):
@@ -651,8 +653,21 @@ class RepairOrder(Aggregate):
         return self.quote_version if job.quoted_in is None else job.quoted_in
 
     def _check_decision(
-        self, *, channel: ApprovalChannel, client_ip: str | None, at: datetime
+        self,
+        *,
+        channel: ApprovalChannel,
+        client_ip: str | None,
+        at: datetime,
+        quote_version: int | None = None,
     ) -> dict[str, Any]:
+        # A decision taken on a quote the customer was shown (an emailed link names its
+        # version) is refused once a newer quote was sent: they have not seen that one.
+        if quote_version is not None and quote_version != self.quote_version:
+            violate(
+                "quote_superseded",
+                f"this decision was made on quote version {quote_version}; "
+                f"version {self.quote_version} has been sent since",
+            )
         if client_ip is not None:
             try:
                 client_ip = str(ipaddress.ip_address(client_ip))
@@ -672,10 +687,13 @@ class RepairOrder(Aggregate):
         client_ip: str | None,
         at: datetime,
         actor: Actor,
+        quote_version: int | None = None,
     ) -> None:
         self._require("approve a job", _DECIDING)
         job = self.job(job_id)
-        decision = self._check_decision(channel=channel, client_ip=client_ip, at=at)
+        decision = self._check_decision(
+            channel=channel, client_ip=client_ip, at=at, quote_version=quote_version
+        )
         # A declined job may be approved later against the quote the customer already saw.
         if job.status not in (JobStatus.QUOTED, JobStatus.DECLINED):
             violate(
@@ -714,10 +732,13 @@ class RepairOrder(Aggregate):
         at: datetime,
         reason: str | None,
         actor: Actor,
+        quote_version: int | None = None,
     ) -> None:
         self._require("decline a job", _DECIDING)
         job = self.job(job_id)
-        decision = self._check_decision(channel=channel, client_ip=client_ip, at=at)
+        decision = self._check_decision(
+            channel=channel, client_ip=client_ip, at=at, quote_version=quote_version
+        )
         reason = _optional_text("reason", reason, 500)
         if job.status is not JobStatus.QUOTED:
             violate(

@@ -31,6 +31,11 @@ from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.lists import ListController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
+from regenzet.entrypoints.http.quote_approval import (
+    APPROVAL_TOKEN_HEADER,
+    QuoteApprovalController,
+    link_guard,
+)
 from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
 from regenzet.entrypoints.http.routing import (
@@ -81,11 +86,19 @@ def create_app(
         security=[{"bearer": []}],
     )
 
+    # The emailed quote link's routes: the link's token, not a bearer token, is the credential.
+    links = Router(
+        path="/",
+        route_handlers=[QuoteApprovalController],
+        guards=[link_guard(gatekeeper)],
+        security=[{"approvalToken": []}],
+    )
+
     def provide_services() -> HttpServices:
         return services
 
     app = Litestar(
-        route_handlers=[api, health, ready],
+        route_handlers=[api, links, health, ready],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "writes": Provide(provide_writes, sync_to_thread=False),
@@ -105,7 +118,13 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "approvalToken": SecurityScheme(
+                        type="apiKey",
+                        name=APPROVAL_TOKEN_HEADER,
+                        security_scheme_in="header",
+                        description="The token of an emailed quote-approval link",
+                    ),
                 }
             ),
         ),

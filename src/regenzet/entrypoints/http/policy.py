@@ -98,5 +98,13 @@ POLICY: dict[str, frozenset[Role]] = {
 }
 
 
+# Operations authorised by an emailed link's token instead of a role (a router of their own,
+# no bearer token): the link names one order's current quote and its customer. The rules are
+# in ``regenzet.application.quote_approval`` (ADR 0016).
+LINK_OPERATIONS: frozenset[str] = frozenset(
+    {"getQuoteApproval", "approveJobByLink", "declineJobByLink"}
+)
+
+
 def allowed(operation_id: str, role: Role) -> bool:
     return role in POLICY.get(operation_id, frozenset())
