@@ -87,24 +87,24 @@ class CustomerDirectory(_DirectoryFolding):
     cares = (Customer,)
 
     def on(self, kind: type[Any], aggregate: Any, event: Any, tx: ReadModelTx) -> None:
-        view = views.customer_view(aggregate)
-        key = str(view.id)
-        tx.put(
-            "customer_directory",
-            key,
-            {
-                "id": key,
-                "version": view.version,
-                "name": view.name,
-                "email": view.email,
-                "phone": view.phone,
-                "name_key": search_key(view.name),
-                "name_words": name_words(view.name),
-                "email_key": search_key(view.email),
-                "phone_key": phone_key(view.phone),
-                "last_change": _iso(event.timestamp),
-            },
-        )
+        row = customer_row(views.customer_view(aggregate), _iso(event.timestamp))
+        tx.put("customer_directory", row["id"], row)
+
+
+def customer_row(view: views.CustomerView, last_change: str | None) -> Doc:
+    """A customer's directory row (also what ``regenzet bench search`` seeds)."""
+    return {
+        "id": str(view.id),
+        "version": view.version,
+        "name": view.name,
+        "email": view.email,
+        "phone": view.phone,
+        "name_key": search_key(view.name),
+        "name_words": name_words(view.name),
+        "email_key": search_key(view.email),
+        "phone_key": phone_key(view.phone),
+        "last_change": last_change,
+    }
 
 
 def customer_query(q: str | None) -> tuple[tuple[str, str], ...]:
@@ -134,26 +134,27 @@ class VehicleDirectory(_DirectoryFolding):
     cares = (Vehicle,)
 
     def on(self, kind: type[Any], aggregate: Any, event: Any, tx: ReadModelTx) -> None:
-        vehicle: Vehicle = aggregate
-        key = str(vehicle.id)
-        tx.put(
-            "vehicle_directory",
-            key,
-            {
-                "id": key,
-                "version": vehicle.version,
-                "vin": vehicle.vin,
-                "plate": vehicle.plate,
-                "make": vehicle.make,
-                "model": vehicle.model,
-                "year": vehicle.year,
-                "owner_id": str(vehicle.owner_id),
-                "odometer_km": vehicle.odometer_km,
-                "plate_key": plate_key(vehicle.plate),
-                "vin_reversed": vehicle.vin[::-1],
-                "last_change": _iso(event.timestamp),
-            },
-        )
+        row = vehicle_row(aggregate, _iso(event.timestamp))
+        tx.put("vehicle_directory", row["id"], row)
+
+
+def vehicle_row(vehicle: Vehicle | Any, last_change: str | None) -> Doc:
+    """A vehicle's directory row from anything with a vehicle's attributes (the aggregate, or
+    what ``regenzet bench search`` seeds)."""
+    return {
+        "id": str(vehicle.id),
+        "version": vehicle.version,
+        "vin": vehicle.vin,
+        "plate": vehicle.plate,
+        "make": vehicle.make,
+        "model": vehicle.model,
+        "year": vehicle.year,
+        "owner_id": str(vehicle.owner_id),
+        "odometer_km": vehicle.odometer_km,
+        "plate_key": plate_key(vehicle.plate),
+        "vin_reversed": vehicle.vin[::-1],
+        "last_change": last_change,
+    }
 
 
 def vehicle_query(q: str | None) -> tuple[tuple[str, str], ...]:
@@ -254,6 +255,7 @@ __all__ = [
     "StaffDirectory",
     "VehicleDirectory",
     "customer_query",
+    "customer_row",
     "directory_projections",
     "name_words",
     "phone_key",
@@ -263,4 +265,5 @@ __all__ = [
     "staff_entry",
     "staff_ranges",
     "vehicle_query",
+    "vehicle_row",
 ]
