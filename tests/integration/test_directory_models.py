@@ -8,9 +8,12 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from uuid import UUID
 
 import pytest
+from psycopg import sql
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
@@ -250,3 +253,83 @@ def test_projection_names_and_tables() -> None:
     projections = directory_projections(lambda *_: None)
     assert [type(p) for p in projections] == [CustomerDirectory, VehicleDirectory, StaffDirectory]
     assert [t.name for p in projections for t in p.tables] == list(TABLES)
+
+
+# ---------------------------------------------------------------------------------------------
+# The searches are index range scans on both databases (EXPLAIN)
+# ---------------------------------------------------------------------------------------------
+
+
+def _seed(store: ReadModelStore, count: int) -> None:
+    from regenzet.application import views as read_views
+    from regenzet.application.directory_models import customer_row, vehicle_row
+
+    with store.transaction("customer_directory") as tx:
+        for i in range(count):
+            view = read_views.CustomerView(
+                UUID(int=i + 1), 1, f"Anna Jansen{i}", f"a{i}@example.com", f"+31 6 {i:08d}", {}
+            )
+            tx.put("customer_directory", str(view.id), customer_row(view, None))
+    with store.transaction("vehicle_directory") as tx:
+        for i in range(count):
+            vehicle = SimpleNamespace(
+                id=UUID(int=i + 1), version=1, vin=f"WVWZZZE1ZMP{i:06d}", plate=f"K-{i:05d}",
+                make="VW", model="ID.3", year=2021, owner_id=UUID(int=1), odometer_km=1,
+            )  # fmt: skip
+            tx.put("vehicle_directory", str(vehicle.id), vehicle_row(vehicle, None))
+
+
+def _plan(store: Any, query: Query) -> str:
+    from regenzet.adapters.read_models import PostgresReadModelStore, _select_sql
+
+    spec = next(
+        t for p in directory_projections(_no_load) for t in p.tables if t.name == query.table
+    )
+    if isinstance(store, PostgresReadModelStore):
+        text, params = _select_sql(query, spec, "%s")
+        with store._pool.connection() as conn, conn.transaction():
+            conn.execute("ANALYZE")
+            conn.execute("SET LOCAL enable_seqscan = off")  # an unusable index shows as Seq Scan
+            rows = conn.execute(sql.SQL("EXPLAIN " + text), params).fetchall()  # type: ignore[arg-type]
+    else:
+        text, params = _select_sql(query, spec, "?")
+        conn = store._conn()
+        conn.execute("ANALYZE")
+        rows = conn.execute("EXPLAIN QUERY PLAN " + text, params).fetchall()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def _no_load(*_: Any) -> Any:
+    raise AssertionError("not folding")
+
+
+def test_prefix_searches_are_index_range_scans(env: dict[str, str], tmp_path: Path) -> None:
+    store = read_model_store(env, Settings(tmp_path, None))
+    try:
+        for projection in directory_projections(_no_load):
+            store.reset(projection)
+        _seed(store, 2_000)
+        customers = _plan(
+            store, Query("customer_directory", prefixes=customer_query("jans"), order_by="name_key")
+        )
+        vehicles = _plan(
+            store,
+            Query("vehicle_directory", prefixes=vehicle_query("k-0001"), order_by="plate_key"),
+        )
+        postgres = "Seq Scan" in customers + vehicles or "Index" in customers
+        if postgres:
+            assert "Seq Scan" not in customers + vehicles, customers + vehicles
+            for index in (
+                "rm_customer_directory__name_words_value_c",
+                "rm_customer_directory_cx_email_key",
+                "rm_vehicle_directory_cx_plate_key",
+                "rm_vehicle_directory_cx_vin",
+                "rm_vehicle_directory_cx_vin_reversed",
+            ):
+                assert index in customers + vehicles, (index, customers + vehicles)
+        else:
+            assert "SCAN rm_" not in customers + vehicles, customers + vehicles
+            assert "USING INDEX rm_customer_directory__name_words_value" in customers
+            assert "USING INDEX rm_vehicle_directory_ix_vin_reversed" in vehicles
+    finally:
+        store.close()

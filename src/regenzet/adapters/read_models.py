@@ -326,12 +326,16 @@ def _select_sql(query: Query, spec: TableSpec, placeholder: str) -> tuple[str, l
 
 
 def _prefix_sql(query: Query, spec: TableSpec, placeholder: str, params: list[Any]) -> str:
-    """``(a OR b ...)`` over the query's prefixes, each a range scan of its index."""
+    """``key IN (SELECT key ... UNION SELECT key ...)``: one index range scan per prefix.
+
+    A UNION of keys rather than ``a OR b``: Postgres cannot combine an ``IN (subquery)`` on a
+    list table with a range on a column into one bitmap, and falls back to scanning the table.
+    """
     table = f"rm_{spec.name}"
     # Postgres compares in the database's locale unless told otherwise; prefix ranges need
     # code-point order (the "C" index made for them). SQLite's default BINARY is that order.
     collate = ' COLLATE "C"' if placeholder == "%s" else ""
-    clauses = []
+    selects = []
     for field, prefix in query.prefixes:
         bound = prefix_bound(prefix)
         column = "value" if field in spec.lists else f"ix_{field}"
@@ -340,12 +344,9 @@ def _prefix_sql(query: Query, spec: TableSpec, placeholder: str, params: list[An
         if bound is not None:
             test += f" AND {column}{collate} < {placeholder}"
             params.append(bound)
-        if field in spec.lists:
-            side = f"{table}__{field}"
-            clauses.append(f"key IN (SELECT key FROM {side} WHERE {test})")  # noqa: S608
-        else:
-            clauses.append(f"({test})")
-    return "(" + " OR ".join(clauses) + ")"
+        source = f"{table}__{field}" if field in spec.lists else table
+        selects.append(f"SELECT key FROM {source} WHERE {test}")  # noqa: S608
+    return "key IN (" + " UNION ".join(selects) + ")"
 
 
 def _sql_page(rows: list[Any], query: Query) -> Page:

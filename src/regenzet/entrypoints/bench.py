@@ -1258,19 +1258,22 @@ def _seed_directories(
 
 _RAW_SEARCH = {
     # The statements the store runs for listCustomers?q= and listVehicles?q= (see the store's
-    # _select_sql), written out by hand: the anchor is the database alone, no decoding.
+    # _prefix_sql), written out by hand: the anchor is the database alone, no decoding.
     "customer": (
-        "SELECT key, doc FROM rm_customer_directory WHERE ("
-        "key IN (SELECT key FROM rm_customer_directory__name_words"
-        " WHERE value{c} >= {p} AND value{c} < {p})"
-        " OR (ix_email_key{c} >= {p} AND ix_email_key{c} < {p}))"
+        "SELECT key, doc FROM rm_customer_directory WHERE key IN ("
+        "SELECT key FROM rm_customer_directory__name_words"
+        " WHERE value{c} >= {p} AND value{c} < {p}"
+        " UNION SELECT key FROM rm_customer_directory"
+        " WHERE ix_email_key{c} >= {p} AND ix_email_key{c} < {p})"
         " ORDER BY COALESCE(ix_name_key, '~'), key LIMIT 51"
     ),
     "plate": (
-        "SELECT key, doc FROM rm_vehicle_directory WHERE ("
-        "(ix_plate_key{c} >= {p} AND ix_plate_key{c} < {p})"
-        " OR (ix_vin{c} >= {p} AND ix_vin{c} < {p})"
-        " OR (ix_vin_reversed{c} >= {p} AND ix_vin_reversed{c} < {p}))"
+        "SELECT key, doc FROM rm_vehicle_directory WHERE key IN ("
+        "SELECT key FROM rm_vehicle_directory"
+        " WHERE ix_plate_key{c} >= {p} AND ix_plate_key{c} < {p}"
+        " UNION SELECT key FROM rm_vehicle_directory WHERE ix_vin{c} >= {p} AND ix_vin{c} < {p}"
+        " UNION SELECT key FROM rm_vehicle_directory"
+        " WHERE ix_vin_reversed{c} >= {p} AND ix_vin_reversed{c} < {p})"
         " ORDER BY COALESCE(ix_plate_key, '~'), key LIMIT 51"
     ),
 }
