@@ -218,6 +218,7 @@ def test_search_keys() -> None:
     assert phone_key("") is None
     assert plate_key(" k-789 id ") == "K789ID"
     assert customer_query("  ") == ()
+    assert customer_query("an\x00na") == (("name_words", "anna"), ("email_key", "anna"))
     assert vehicle_query("--") == ()
 
 

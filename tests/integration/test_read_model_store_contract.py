@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,9 @@ def test_cursor_pages_cover_everything_once_in_order(store: ReadModelStore) -> N
 def test_a_garbage_cursor_is_refused(store: ReadModelStore) -> None:
     with pytest.raises(ValueError, match="cursor"):
         store.query(Query("things", order_by="due", after="not-a-cursor"))
+    forged = base64.urlsafe_b64encode(json.dumps(["a\u0000", "k"]).encode()).decode()
+    with pytest.raises(ValueError, match="cursor"):
+        store.query(Query("things", order_by="due", after=forged))
 
 
 def test_reset_empties_the_tables_and_the_position(store: ReadModelStore) -> None:

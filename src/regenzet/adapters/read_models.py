@@ -63,6 +63,8 @@ def decode_cursor(cursor: str) -> tuple[str | None, str]:
         raise ValueError("invalid cursor") from exc
     if not isinstance(key, str) or not (value is None or isinstance(value, str)):
         raise ValueError("invalid cursor")
+    if "\x00" in key or (value is not None and "\x00" in value):
+        raise ValueError("invalid cursor")  # never issued, and Postgres text cannot hold it
     return value, key
 
 

@@ -40,8 +40,10 @@ MIN_PHONE_DIGITS = 3
 
 
 def search_key(text: str) -> str:
-    """Case- and width-insensitive form of a name or email (NFKC, case-folded)."""
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    """Case- and width-insensitive form of a name or email (NFKC, case-folded, without
+    control characters, which no stored name holds and Postgres text cannot)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in folded if unicodedata.category(c) != "Cc").strip()
 
 
 def name_words(name: str) -> list[str]:

@@ -147,15 +147,16 @@ class QuoteApprovalController(Controller):
         self,
         request: Request[Any, Any, Any],
         job_id: JobId,
-        data: JSONBody[ApproveByLink],
         services: Services,
         writes: WritesDep,
         token: ApprovalToken = None,
+        data: JSONBody[ApproveByLink | None] = None,
     ) -> Response[CommandResult]:
+        body = data or ApproveByLink()  # an empty body, or none at all
         with _link_errors():
             checked = _open(services, request, token)
             return writes.run(
-                data,
+                body,
                 lambda _: _approvals(services).approve_job(
                     checked, job_id, client_ip=writes.client_ip
                 ),
@@ -166,16 +167,17 @@ class QuoteApprovalController(Controller):
         self,
         request: Request[Any, Any, Any],
         job_id: JobId,
-        data: JSONBody[DeclineByLink],
         services: Services,
         writes: WritesDep,
         token: ApprovalToken = None,
+        data: JSONBody[DeclineByLink | None] = None,
     ) -> Response[CommandResult]:
+        body = data or DeclineByLink()  # the body, and the reason in it, are optional
         with _link_errors():
             checked = _open(services, request, token)
             return writes.run(
-                data,
+                body,
                 lambda _: _approvals(services).decline_job(
-                    checked, job_id, reason=data.reason, client_ip=writes.client_ip
+                    checked, job_id, reason=body.reason, client_ip=writes.client_ip
                 ),
             )
