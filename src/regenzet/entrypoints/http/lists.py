@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import attrs
 import msgspec
 from litestar import Controller
 from litestar.params import QueryParameter
@@ -73,6 +74,21 @@ def _page(services: Any, name: str, min_position: int | None, query: Query) -> P
         ) from None
 
 
+def _search(
+    services: Any,
+    name: str,
+    min_position: int | None,
+    q: str | None,
+    prefixes: tuple[tuple[str, str], ...],
+    query: Query,
+) -> ListPage:
+    """A directory page, searched by ``prefixes`` when ``q`` was given."""
+    if q is not None and not prefixes:
+        return ListPage(items=[], next_cursor=None)  # "  " or "--" matches nothing, not all
+    page = _page(services, name, min_position, attrs.evolve(query, prefixes=prefixes))
+    return ListPage(items=[public_row(d) for d in page.items], next_cursor=page.next_cursor)
+
+
 def _own(principal: Principal) -> str | None:
     """The customer id a customer's lists are limited to (None for staff)."""
     if principal.role is Role.CUSTOMER:
@@ -108,23 +124,20 @@ class ListController(Controller):
         min_position: MinPosition = None,
     ) -> ListPage:
         own = _own(principal)
-        prefixes = customer_query(q)
-        if q is not None and not prefixes:
-            return ListPage(items=[], next_cursor=None)  # "  " matches nothing, not everyone
-        page = _page(
+        return _search(
             services,
             "customer_directory",
             min_position,
+            q,
+            customer_query(q),
             Query(
                 "customer_directory",
                 equals={"id": own} if own else {},
-                prefixes=prefixes,
                 order_by="name_key",
                 after=cursor,
                 limit=limit,
             ),
         )
-        return ListPage(items=[public_row(d) for d in page.items], next_cursor=page.next_cursor)
 
     @query(
         "/vehicles",
@@ -153,23 +166,20 @@ class ListController(Controller):
         if owner_id is not None:
             services.access.customer(principal, owner_id)
         owner = _own(principal) or (str(owner_id) if owner_id else None)
-        prefixes = vehicle_query(q)
-        if q is not None and not prefixes:
-            return ListPage(items=[], next_cursor=None)
-        page = _page(
+        return _search(
             services,
             "vehicle_directory",
             min_position,
+            q,
+            vehicle_query(q),
             Query(
                 "vehicle_directory",
                 equals={"owner_id": owner} if owner else {},
-                prefixes=prefixes,
                 order_by="plate_key",
                 after=cursor,
                 limit=limit,
             ),
         )
-        return ListPage(items=[public_row(d) for d in page.items], next_cursor=page.next_cursor)
 
     @query(
         "/staff",

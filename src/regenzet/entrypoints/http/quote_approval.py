@@ -11,7 +11,7 @@ accept ``Idempotency-Key`` (scoped to the link's customer) like every other writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -27,6 +27,7 @@ from regenzet.application.quote_approval import (
     QuoteApprovals,
     QuoteSupersededError,
 )
+from regenzet.application.workshop import Receipt
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.repair_orders import JobId
 from regenzet.entrypoints.http.routing import (
@@ -123,6 +124,23 @@ def _open(services: HttpServices, request: Request[Any, Any, Any], token: str | 
     return token
 
 
+def _decide(
+    services: HttpServices,
+    request: Request[Any, Any, Any],
+    writes: Any,
+    token: str | None,
+    body: Body,
+    decision: Callable[[QuoteApprovals, str], Receipt],
+) -> Response[CommandResult]:
+    """A decision by link: the token checked first, then the write (idempotent by key)."""
+    with _link_errors():
+        checked = _open(services, request, token)
+        response: Response[CommandResult] = writes.run(
+            body, lambda _: decision(_approvals(services), checked)
+        )
+        return response
+
+
 class QuoteApprovalController(Controller):
     path = f"{API_PREFIX}/quote-approval"
     tags = ["quote approval link"]
@@ -153,14 +171,16 @@ class QuoteApprovalController(Controller):
         data: JSONBody[ApproveByLink | None] = None,
     ) -> Response[CommandResult]:
         body = data or ApproveByLink()  # an empty body, or none at all
-        with _link_errors():
-            checked = _open(services, request, token)
-            return writes.run(
-                body,
-                lambda _: _approvals(services).approve_job(
-                    checked, job_id, client_ip=writes.client_ip
-                ),
-            )
+        return _decide(
+            services,
+            request,
+            writes,
+            token,
+            body,
+            lambda approvals, checked: approvals.approve_job(
+                checked, job_id, client_ip=writes.client_ip
+            ),
+        )
 
     @command("/jobs/{job_id:str}/decline", "declineJobByLink", "Decline a quoted job by link")
     def decline(
@@ -173,11 +193,13 @@ class QuoteApprovalController(Controller):
         data: JSONBody[DeclineByLink | None] = None,
     ) -> Response[CommandResult]:
         body = data or DeclineByLink()  # the body, and the reason in it, are optional
-        with _link_errors():
-            checked = _open(services, request, token)
-            return writes.run(
-                body,
-                lambda _: _approvals(services).decline_job(
-                    checked, job_id, reason=body.reason, client_ip=writes.client_ip
-                ),
-            )
+        return _decide(
+            services,
+            request,
+            writes,
+            token,
+            body,
+            lambda approvals, checked: approvals.decline_job(
+                checked, job_id, reason=body.reason, client_ip=writes.client_ip
+            ),
+        )
