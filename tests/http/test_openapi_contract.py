@@ -23,7 +23,7 @@ from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import CUSTOMERS, STAFF, VEHICLES, demo_id
 from regenzet.entrypoints.followers import FollowerRunner, Waker
-from regenzet.entrypoints.http.policy import POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
 
 from .conftest import Api, build_api
 
@@ -94,7 +94,9 @@ def _steer(case: Any) -> None:
 
 # schemathesis' own pytest plugin reaches into pytest internals that pytest 9 removed, so each
 # operation's strategy is driven by Hypothesis directly, one test per operation.
-@pytest.mark.parametrize("operation_id", [*sorted(POLICY), "health", "ready"])
+@pytest.mark.parametrize(
+    "operation_id", [*sorted(POLICY), *sorted(LINK_OPERATIONS), "health", "ready"]
+)
 def test_every_operation_honours_its_schema(
     operation_id: str, api_schema: Any, contract_api: Api
 ) -> None:
