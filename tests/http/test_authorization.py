@@ -20,9 +20,10 @@ from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.policy import POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
 
 from .conftest import Api, build_api, customer_id, order_id
+from .test_lists_api import LIST_BOLA_CASES, LIST_OWN_ROWS
 
 C, A, T, M, AU = "customer", "advisor", "technician", "manager", "auditor"
 ALL = {C, A, T, M, AU}
@@ -87,6 +88,12 @@ EXPECTED: dict[str, set[str]] = {
     "getTechnicianWorkload": {A, T, M, AU},
     "getInspectionSummary": ALL,
     "getKpis": {M, AU},
+    "listCustomers": {C, A, M, AU},
+    "listVehicles": ALL,
+    "listStaff": {A, T, M, AU},
+    "listInspections": ALL,
+    "listRepairOrders": ALL,
+    "getInspectionTemplate": ALL,
 }
 
 
@@ -130,20 +137,33 @@ def test_the_policy_table_is_the_expected_matrix() -> None:
 
 
 def test_the_auditor_never_mutates() -> None:
-    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "whoAmI"))]
+    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "list", "whoAmI"))]
     assert writes
     assert [op for op in writes if Role.AUDITOR in POLICY[op]] == []
 
 
 def test_every_api_route_has_an_explicit_entry(shared_api: Api) -> None:
     operations = {str(h.operation_id) for _, _, h in api_routes(shared_api)}
-    assert operations == set(EXPECTED)
+    # The quote-approval link's routes take the link's token, never a role's bearer token.
+    assert {"getQuoteApproval", "approveJobByLink", "declineJobByLink"} == LINK_OPERATIONS
+    assert operations == set(EXPECTED) | LINK_OPERATIONS
+    assert not LINK_OPERATIONS & set(POLICY)
+
+
+def test_a_bearer_token_of_any_role_does_not_open_the_link_routes(shared_api: Api) -> None:
+    for role in sorted(ALL):
+        for method, path, handler in api_routes(shared_api):
+            if handler.operation_id in LINK_OPERATIONS:
+                response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
+                assert response.status_code == 401, (role, handler.operation_id)
 
 
 @pytest.mark.parametrize("role", sorted(ALL))
 def test_each_role_reaches_exactly_its_operations(shared_api: Api, role: str) -> None:
     wrong = []
     for method, path, handler in api_routes(shared_api):
+        if handler.operation_id in LINK_OPERATIONS:
+            continue  # no role opens them (test above)
         response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
         allowed = role in EXPECTED[str(handler.operation_id)]
         if allowed == (response.status_code == 403):
@@ -214,7 +234,9 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
 
 def test_the_bola_cases_cover_every_customer_route_that_takes_an_id() -> None:
     customer_ops = {op for op, roles in EXPECTED.items() if C in roles} - {"whoAmI"}
-    assert {case[0] for case in BOLA_CASES} == customer_ops
+    # Lists are covered in test_lists_api: ids in their filters, and own rows only.
+    lists = {case[0] for case in LIST_BOLA_CASES} | LIST_OWN_ROWS | {"getInspectionTemplate"}
+    assert {case[0] for case in BOLA_CASES} | lists == customer_ops
 
 
 @pytest.mark.parametrize(("operation", "method", "path", "body"), BOLA_CASES)

@@ -28,6 +28,7 @@ from regenzet.entrypoints.settings import Settings
 
 from ..conftest import postgres_store_env
 from .test_cli import run
+from .test_directory_models import TABLES as DIRECTORY_TABLES
 
 ORDERS = ["model3-hv", "leaf-balance", "id3-brakes", "macheh-port", "ev6-ota", "ev6-12v",
           "bolt-check"]  # fmt: skip
@@ -56,7 +57,7 @@ def garage(
 
 def checksum(store: ReadModelStore) -> str:
     digest = hashlib.sha256()
-    for table in ("board", "vehicle_profiles", "portal"):
+    for table in ("board", "vehicle_profiles", "portal", *DIRECTORY_TABLES):
         page = store.query(Query(table, limit=10_000))
         for doc in sorted(page.items, key=lambda d: json.dumps(d, sort_keys=True)):
             digest.update(json.dumps(doc, sort_keys=True).encode())

@@ -20,6 +20,9 @@ READ_MODELS = [
     "technician_workload",
     "inspection_summaries",
     "kpis",
+    "customer_directory",
+    "vehicle_directory",
+    "staff_directory",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,12 @@ class Things:
     tables = (
         TableSpec("things", indexes=("status", "due", "label"), lists=("tags",)),
         TableSpec("things_aux"),
+        TableSpec(
+            "people",
+            indexes=("name", "level"),
+            lists=("words",),
+            prefixes=("name", "words"),
+        ),
     )
 
     def apply(self, event: Any, tx: Any) -> None:  # not used: the store is driven directly
@@ -140,6 +148,9 @@ def test_cursor_pages_cover_everything_once_in_order(store: ReadModelStore) -> N
 def test_a_garbage_cursor_is_refused(store: ReadModelStore) -> None:
     with pytest.raises(ValueError, match="cursor"):
         store.query(Query("things", order_by="due", after="not-a-cursor"))
+    forged = base64.urlsafe_b64encode(json.dumps(["a\u0000", "k"]).encode()).decode()
+    with pytest.raises(ValueError, match="cursor"):
+        store.query(Query("things", order_by="due", after=forged))
 
 
 def test_reset_empties_the_tables_and_the_position(store: ReadModelStore) -> None:
@@ -147,3 +158,68 @@ def test_reset_empties_the_tables_and_the_position(store: ReadModelStore) -> Non
     store.reset(Things())
     assert store.status("things") == (0, 3)
     assert store.query(Query("things", contains={"tags": "b"})).items == []
+
+
+PEOPLE = [
+    ("p1", "anna de vries", 3),
+    ("p2", "annabel smit", 1),
+    ("p3", "jan anner", 2),
+    ("p4", "zoë ånström", 0),
+    ("p5", "an", 2),
+    ("p6", "bob_an%", 1),
+]
+
+
+def fill_people(store: ReadModelStore) -> None:
+    with store.transaction("things") as tx:
+        for key, name, level in PEOPLE:
+            tx.put("people", key, {"name": name, "level": level, "words": name.split()})
+
+
+def keys(store: ReadModelStore, query: Query) -> list[str]:
+    return [d["name"] for d in store.query(query).items]
+
+
+def test_prefix_search_matches_the_start_of_a_value_or_of_a_list_member(
+    store: ReadModelStore,
+) -> None:
+    fill_people(store)
+    by_name = Query("people", prefixes=(("name", "ann"),), order_by="name")
+    assert keys(store, by_name) == ["anna de vries", "annabel smit"]
+    by_word = Query("people", prefixes=(("words", "ann"),), order_by="name")
+    assert keys(store, by_word) == ["anna de vries", "annabel smit", "jan anner"]
+    either = Query("people", prefixes=(("name", "zo"), ("words", "smi")), order_by="name")
+    assert keys(store, either) == ["annabel smit", "zoë ånström"]
+    # Exact code points: no locale folding, and LIKE's wildcards are plain characters.
+    assert keys(store, Query("people", prefixes=(("words", "ån"),))) == ["zoë ånström"]
+    assert keys(store, Query("people", prefixes=(("name", "bob_an%"),))) == ["bob_an%"]
+    assert keys(store, Query("people", prefixes=(("name", "bob_an_"),))) == []
+    assert keys(store, Query("people", prefixes=(("name", "an"),), order_by="name")) == [
+        "an",
+        "anna de vries",
+        "annabel smit",
+    ]
+
+
+def test_a_prefix_search_on_a_field_without_a_prefix_index_is_refused(
+    store: ReadModelStore,
+) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        store.query(Query("things", prefixes=(("label", "x"),)))
+
+
+def test_ranges_all_hold_and_descending_pages_reverse_the_order(store: ReadModelStore) -> None:
+    fill_people(store)
+    ranged = Query("people", ranges=(("level", "1", "2"), ("name", "b", "k")), order_by="name")
+    assert keys(store, ranged) == ["bob_an%", "jan anner"]
+    seen, cursor = [], None
+    while True:
+        page = store.query(
+            Query("people", order_by="level", descending=True, after=cursor, limit=2)
+        )
+        seen += [(d["level"], d["name"]) for d in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert [level for level, _ in seen] == [3, 2, 2, 1, 1, 0]
+    assert len({name for _, name in seen}) == len(PEOPLE)

@@ -656,6 +656,19 @@ def test_declined_job_can_be_reapproved() -> None:
     assert (job.declined_by, job.declined_reason) == (None, None)
 
 
+def test_a_declined_job_records_who_declined_when_and_how_until_it_is_reapproved() -> None:
+    order = quoted()
+    decline(order, LV)
+    job = order.jobs[LV]
+    assert (job.declined_by, job.declined_at, job.declined_channel) == (
+        ADVISOR,
+        T0,
+        ApprovalChannel.PHONE,
+    )
+    approve(order, LV)
+    assert (job.declined_by, job.declined_at, job.declined_channel) == (None, None, None)
+
+
 def test_only_a_quoted_job_can_be_declined() -> None:
     order = quoted()
     approve(order, LV)

@@ -37,11 +37,15 @@ class TableSpec:
     ``indexes`` are top-level scalar fields stored as their own (indexed) columns, so they can be
     filtered, searched and sorted on; ``lists`` are top-level fields holding lists of strings
     that can be filtered by membership (for example the technicians on an order).
+    ``prefixes`` names the indexed or list fields searched by prefix (:attr:`Query.prefixes`):
+    their index compares code points (``COLLATE "C"`` on Postgres), so a prefix is a range scan
+    whatever the database's locale.
     """
 
     name: str
     indexes: tuple[str, ...] = ()
     lists: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
 
 
 class ReadModelTx(Protocol):
@@ -78,7 +82,14 @@ class Page:
 class Query:
     """A read of one table: equality filters on indexed fields, list membership, a
     case-insensitive substring search over some indexed fields, a range on one indexed field,
-    and keyset pagination ordered by ``order_by`` then key."""
+    and keyset pagination ordered by ``order_by`` then key.
+
+    ``prefixes`` is a prefix search that uses an index: a row matches when *any* of the
+    ``(field, prefix)`` pairs does (the stored value, or for a list field one of its members,
+    starts with the prefix, compared exactly: callers normalise, e.g. lower-case, first).
+    ``ranges`` are further inclusive ranges, all of which must hold. ``descending`` reverses
+    the order (newest first), cursors included.
+    """
 
     table: str
     equals: Mapping[str, Any] = attrs.field(factory=dict)
@@ -88,6 +99,9 @@ class Query:
     order_by: str | None = None
     after: str | None = None
     limit: int = 50
+    prefixes: tuple[tuple[str, str], ...] = ()
+    ranges: tuple[tuple[str, Any, Any], ...] = ()
+    descending: bool = False
 
 
 class ReadModelStore(Protocol):

@@ -175,6 +175,11 @@ class JobView:
     approved_by: dict[str, Any] | None
     approval_channel: str | None
     declined_reason: str | None
+    # Who decided, when and how, for a declined job as for an approved one (issue 11 item 13).
+    approved_at: datetime | None = None
+    declined_by: dict[str, Any] | None = None
+    declined_at: datetime | None = None
+    declined_channel: str | None = None
 
 
 @attrs.frozen
@@ -228,6 +233,10 @@ def repair_order_view(o: RepairOrder) -> RepairOrderView:
             approved_by=plain(j.approved_by),
             approval_channel=j.approval_channel.value if j.approval_channel else None,
             declined_reason=j.declined_reason,
+            approved_at=j.approved_at,
+            declined_by=plain(j.declined_by),
+            declined_at=j.declined_at,
+            declined_channel=j.declined_channel.value if j.declined_channel else None,
         )
         for j in o.jobs.values()
     ]

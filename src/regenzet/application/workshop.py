@@ -597,14 +597,22 @@ class Workshop(Application[UUID]):
         client_ip: str | None,
         actor: Actor,
         expected_version: int | None = None,
+        quote_version: int | None = None,
     ) -> Receipt:
+        """``quote_version``: the quote the customer decided on (an emailed link's); refused
+        when a newer one was sent since."""
         now = self.clock.now()
         return self._run(
             RepairOrder,
             repair_order_id,
             expected_version,
             lambda o: o.approve_job(
-                job_id=job_id, channel=channel, client_ip=client_ip, at=now, actor=actor
+                job_id=job_id,
+                channel=channel,
+                client_ip=client_ip,
+                at=now,
+                actor=actor,
+                quote_version=quote_version,
             ),
         )
 
@@ -618,6 +626,7 @@ class Workshop(Application[UUID]):
         reason: str | None,
         actor: Actor,
         expected_version: int | None = None,
+        quote_version: int | None = None,
     ) -> Receipt:
         now = self.clock.now()
         return self._run(
@@ -631,6 +640,7 @@ class Workshop(Application[UUID]):
                 at=now,
                 reason=reason,
                 actor=actor,
+                quote_version=quote_version,
             ),
         )
 

@@ -77,6 +77,8 @@ class ApprovalChannel(Enum):
     PHONE = "phone"
     IN_PERSON = "in_person"
     EMAIL = "email"
+    # The signed approval link in the quote email (no login): see ADR 0016.
+    EMAIL_LINK = "email_link"
 
 
 class PaymentMethod(Enum):
@@ -298,6 +300,7 @@ class Job:
     declined_by: Actor | None = None
     declined_at: datetime | None = None
     declined_reason: str | None = None
+    declined_channel: ApprovalChannel | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -668,8 +671,21 @@ class RepairOrder(Aggregate):
         return self.quote_version if job.quoted_in is None else job.quoted_in
 
     def _check_decision(
-        self, *, channel: ApprovalChannel, client_ip: str | None, at: datetime
+        self,
+        *,
+        channel: ApprovalChannel,
+        client_ip: str | None,
+        at: datetime,
+        quote_version: int | None = None,
     ) -> dict[str, Any]:
+        # A decision taken on a quote the customer was shown (an emailed link names its
+        # version) is refused once a newer quote was sent: they have not seen that one.
+        if quote_version is not None and quote_version != self.quote_version:
+            violate(
+                "quote_superseded",
+                f"this decision was made on quote version {quote_version}; "
+                f"version {self.quote_version} has been sent since",
+            )
         if client_ip is not None:
             try:
                 client_ip = str(ipaddress.ip_address(client_ip))
@@ -689,10 +705,13 @@ class RepairOrder(Aggregate):
         client_ip: str | None,
         at: datetime,
         actor: Actor,
+        quote_version: int | None = None,
     ) -> None:
         self._require("approve a job", _DECIDING)
         job = self.job(job_id)
-        decision = self._check_decision(channel=channel, client_ip=client_ip, at=at)
+        decision = self._check_decision(
+            channel=channel, client_ip=client_ip, at=at, quote_version=quote_version
+        )
         # A declined job may be approved later against the quote the customer already saw.
         if job.status not in (JobStatus.QUOTED, JobStatus.DECLINED):
             violate(
@@ -718,7 +737,7 @@ class RepairOrder(Aggregate):
         job = self.jobs[job_id]
         job.status = JobStatus.APPROVED
         job.approved_by, job.approved_at, job.approval_channel = actor, at, channel
-        job.declined_by = job.declined_at = job.declined_reason = None
+        job.declined_by = job.declined_at = job.declined_reason = job.declined_channel = None
         if self.status is RepairOrderStatus.AWAITING_APPROVAL:
             self.status = RepairOrderStatus.IN_PROGRESS
 
@@ -731,10 +750,13 @@ class RepairOrder(Aggregate):
         at: datetime,
         reason: str | None,
         actor: Actor,
+        quote_version: int | None = None,
     ) -> None:
         self._require("decline a job", _DECIDING)
         job = self.job(job_id)
-        decision = self._check_decision(channel=channel, client_ip=client_ip, at=at)
+        decision = self._check_decision(
+            channel=channel, client_ip=client_ip, at=at, quote_version=quote_version
+        )
         reason = _optional_text("reason", reason, 500)
         if job.status is not JobStatus.QUOTED:
             violate(
@@ -764,6 +786,7 @@ class RepairOrder(Aggregate):
         job = self.jobs[job_id]
         job.status = JobStatus.DECLINED
         job.declined_by, job.declined_at, job.declined_reason = actor, at, reason
+        job.declined_channel = channel
         # Declining the last open job may leave only completed work.
         self._settle_progress()
 

@@ -405,6 +405,7 @@ def http_services(
 ) -> HttpServices:
     """Everything the HTTP handlers need, for one workshop and store."""
     from regenzet.application.access import ObjectAccess
+    from regenzet.application.quote_approval import QuoteApprovals
     from regenzet.entrypoints.http.routing import HttpServices
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
 
@@ -421,6 +422,8 @@ def http_services(
             per_subject=RateLimiter(settings.rate_limit_per_subject),
             trusted_proxies=parse_networks(settings.trusted_proxies),
         ),
+        # Links expire by the workshop's clock, the one the quote emails are dated by.
+        quote_approvals=QuoteApprovals(workshop, signed_links(settings, workshop.clock)),
     )
 
 

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from regenzet.application.audit import ChainFollower
+from regenzet.application.directory_models import directory_projections
 from regenzet.application.operations_models import operations_projections
 from regenzet.application.projections import Follower, ReadModelStore
 from regenzet.application.read_models import all_projections
@@ -52,7 +53,11 @@ def build_followers(
     load = aggregate_loader(workshop)
     followers = [
         Follower(projection, store, reader, workshop.decode_rows)
-        for projection in [*all_projections(load), *operations_projections(load)]
+        for projection in [
+            *all_projections(load),
+            *operations_projections(load),
+            *directory_projections(load),
+        ]
     ]
     for follower in followers:
         follower.store.prepare(follower.projection)

@@ -34,8 +34,14 @@ from swagger_ui_bundle import swagger_ui_path
 from regenzet.entrypoints.http.audit import AuditController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
+from regenzet.entrypoints.http.lists import ListController
 from regenzet.entrypoints.http.policy import POLICY, describe_access
 from regenzet.entrypoints.http.problems import MAX_REQUEST_BODY, add_request_id, problem_handler
+from regenzet.entrypoints.http.quote_approval import (
+    APPROVAL_TOKEN_HEADER,
+    QuoteApprovalController,
+    link_guard,
+)
 from regenzet.entrypoints.http.read_models import ReadModelController
 from regenzet.entrypoints.http.repair_orders import RepairOrderController
 from regenzet.entrypoints.http.routing import (
@@ -87,9 +93,18 @@ def create_app(
             InspectionController,
             SystemController,
             ReadModelController,
+            ListController,
         ],
         guards=[guard],
         security=[{"bearer": []}],
+    )
+
+    # The emailed quote link's routes: the link's token, not a bearer token, is the credential.
+    links = Router(
+        path="/",
+        route_handlers=[QuoteApprovalController],
+        guards=[link_guard(gatekeeper)],
+        security=[{"approvalToken": []}],
     )
 
     def provide_services() -> HttpServices:
@@ -98,6 +113,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             api,
+            links,
             health,
             ready,
             create_static_files_router(
@@ -134,7 +150,13 @@ def create_app(
             ],
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "approvalToken": SecurityScheme(
+                        type="apiKey",
+                        name=APPROVAL_TOKEN_HEADER,
+                        security_scheme_in="header",
+                        description="The token of an emailed quote-approval link",
+                    ),
                 }
             ),
         ),

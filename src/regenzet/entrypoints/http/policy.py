@@ -80,6 +80,13 @@ POLICY: dict[str, frozenset[Role]] = {
     "getTechnicianWorkload": frozenset({A, T, M, AU}),
     "getInspectionSummary": EVERYONE,
     "getKpis": frozenset({M, AU}),
+    # lists and searches (issue 11): customers' lists hold only their own rows
+    "listCustomers": frozenset({C, A, M, AU}),
+    "listVehicles": EVERYONE,
+    "listStaff": frozenset({A, T, M, AU}),
+    "listInspections": EVERYONE,
+    "listRepairOrders": EVERYONE,
+    "getInspectionTemplate": EVERYONE,
     # audit
     # audit
     "getAuditLog": frozenset({M, AU}),
@@ -89,6 +96,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "getAuditVerification": frozenset({M, AU}),
     "getAuditCheckpoints": frozenset({M, AU}),
 }
+
+
+# Operations authorised by an emailed link's token instead of a role (a router of their own,
+# no bearer token): the link names one order's current quote and its customer. The rules are
+# in ``regenzet.application.quote_approval`` (ADR 0016).
+LINK_OPERATIONS: frozenset[str] = frozenset(
+    {"getQuoteApproval", "approveJobByLink", "declineJobByLink"}
+)
 
 
 def allowed(operation_id: str, role: Role) -> bool:

@@ -70,6 +70,8 @@ def _channel(principal: Principal, requested: ApprovalChannel | None) -> Approva
         return ApprovalChannel.PORTAL
     if requested is None or requested is ApprovalChannel.PORTAL:
         fail("channel", "staff must say how the customer decided: phone, in_person or email")
+    if requested is ApprovalChannel.EMAIL_LINK:
+        fail("channel", "email_link is recorded only by the emailed approval link itself")
     return requested
 
 

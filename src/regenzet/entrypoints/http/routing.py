@@ -19,6 +19,7 @@ from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
 from regenzet.application.projections import ReadModelStore
+from regenzet.application.quote_approval import QuoteApprovals
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.http.problems import etag
 from regenzet.entrypoints.http.schemas import Problem
@@ -41,6 +42,7 @@ class HttpServices:
     gatekeeper: Gatekeeper
     read_models: ReadModelStore | None = None
     audit: Verifier | None = None
+    quote_approvals: QuoteApprovals | None = None
 
 
 _DESCRIPTIONS = {
