@@ -11,6 +11,7 @@ uses ``PGSSLMODE=disable``) so the protocol is visible.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -74,7 +75,9 @@ class PgProxy:
                 target=self._downstream, args=(server, client, held), daemon=True
             ).start()
 
-    def _upstream(self, client: socket.socket, server: socket.socket, held: threading.Event) -> None:
+    def _upstream(
+        self, client: socket.socket, server: socket.socket, held: threading.Event
+    ) -> None:
         """Client → server; the place where a COMMIT is noticed."""
         try:
             while data := client.recv(65536):
@@ -113,8 +116,6 @@ class PgProxy:
 
 
 def _close(s: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         s.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     s.close()
