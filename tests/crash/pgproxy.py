@@ -43,6 +43,16 @@ class PgProxy:
     def refuse(self, seconds: float) -> None:
         self._refuse_until = time.monotonic() + seconds
 
+    def down(self) -> None:
+        """The server seems gone: every connection is cut and new ones are refused."""
+        self.refuse(float("inf"))
+        with self._lock:
+            for s in self._sockets:
+                _close(s)
+
+    def up(self) -> None:
+        self._refuse_until = 0.0
+
     def close(self) -> None:
         self._closed = True
         self._listener.close()

@@ -119,7 +119,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
 
 KEY_RECORDERS = (SerialInsertPostgresRecorder, KeyedSqliteRecorder, KeyedMemoryRecorder)
 # /ready answers 503 within this many seconds while the store is unreachable.
-READY_TIMEOUT = 1.0
+READY_TIMEOUT = 0.8
 
 
 def redact_url(url: str) -> str:
