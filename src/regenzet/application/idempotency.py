@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
@@ -151,6 +151,7 @@ class IdempotencyStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class KeyRecorder(Protocol):
     """What an event recorder that writes keys offers to read and prune them."""
 

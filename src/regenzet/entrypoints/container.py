@@ -38,8 +38,6 @@ from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
-    KeyedMemoryRecorder,
-    KeyedSqliteRecorder,
     SerialInsertPostgresRecorder,
     ensure_postgres,
     memory_env,
@@ -58,7 +56,7 @@ from regenzet.adapters.read_models import (
 )
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.audit import ChainFollower, ChainStore, Signer, Verifier
-from regenzet.application.idempotency import IdempotencyStore
+from regenzet.application.idempotency import IdempotencyStore, KeyRecorder
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
@@ -117,7 +115,6 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-KEY_RECORDERS = (SerialInsertPostgresRecorder, KeyedSqliteRecorder, KeyedMemoryRecorder)
 # /ready answers 503 within this many seconds while the store is unreachable.
 READY_TIMEOUT = 0.8
 
@@ -222,7 +219,7 @@ def idempotency_store(workshop: Workshop, settings: Settings) -> IdempotencyStor
     """Idempotency keys are written by the workshop's recorder with the events (ADR 0024) and
     read back through it: same SQLite file, Postgres schema or memory."""
     recorder = workshop.recorder
-    if not isinstance(recorder, KEY_RECORDERS):
+    if not isinstance(recorder, KeyRecorder):
         raise SettingsError(
             f"the event store's recorder ({type(recorder).__name__}) does not record "
             "idempotency keys; build the workshop from event_store_env() or memory_env()"
