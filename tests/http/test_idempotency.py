@@ -23,6 +23,7 @@ from regenzet.application.idempotency import PendingKey, recording
 from regenzet.application.workshop import Receipt
 from regenzet.domain.common import Actor, Role
 from regenzet.entrypoints.demo import demo_id
+from regenzet.entrypoints.http.schemas import Cancel
 from regenzet.entrypoints.http.writes import Writes, _stored
 
 from ..conftest import _postgres_dsn, postgres_store_env
@@ -259,43 +260,38 @@ def test_a_validation_failure_is_not_remembered_either(garage: Api) -> None:
 
 
 def test_a_retry_that_loses_the_race_to_its_first_attempt_gets_the_stored_response(
-    garage: Api,
+    garage: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The first attempt (in another API process) commits while the retry is already past its
-    # look-up: the retry's own command then fails (its If-Match is stale), and its answer is
-    # the response the first attempt stored, not a 412.
+    # The first attempt (in another API process) commits while the retry's command is
+    # running: the retry then fails on the rules (the order is cancelled already), and its
+    # answer is the response the first attempt stored, not a 409.
     ro = open_order(garage)
     order = UUID(ro.rsplit("/", 1)[1])
-    headers = with_key(garage, "eva", "cancel-race", **{"If-Match": '"1"'})
-    store = garage.services.idempotency
-    looked_up = store.lookup
+    path = f"{ro}/cancel"
+    body = {"reason": "Customer withdrew"}
+    fingerprint = fingerprint_of("POST", path, msgspec.convert(body, Cancel))
+    subject = garage.logins["eva"].subject
+    real_cancel = garage.workshop.cancel_repair_order
     stored: list[PendingKey] = []
 
-    def first_attempt_commits_meanwhile(scope: str, key: str, fingerprint: str, *, now: Any) -> Any:
-        found = looked_up(scope, key, fingerprint, now=now)
+    def first_attempt_commits_meanwhile(*args: Any, **kwargs: Any) -> Any:
         if not stored:
             first = PendingKey(
-                scope,
-                key,
+                subject,
+                "cancel-race",
                 fingerprint,
-                now,
-                store.retention,
+                garage.clock.now(),
+                garage.services.idempotency.retention,
                 lambda i, v, p: _stored(Receipt(i, v, p), None),
             )
             with recording(first):
-                garage.workshop.cancel_repair_order(
-                    order, reason="Customer withdrew", actor=ADVISOR_EVA, expected_version=1
-                )
+                real_cancel(order, reason="Customer withdrew", actor=ADVISOR_EVA)
             stored.append(first)
-        return found
+        return real_cancel(*args, **kwargs)
 
-    object.__setattr__(store, "lookup", first_attempt_commits_meanwhile)
-    try:
-        retry = garage.client.post(
-            f"{ro}/cancel", json={"reason": "Customer withdrew"}, headers=headers
-        )
-    finally:
-        object.__delattr__(store, "lookup")
+    monkeypatch.setattr(garage.workshop, "cancel_repair_order", first_attempt_commits_meanwhile)
+    retry = garage.client.post(path, json=body, headers=with_key(garage, "eva", "cancel-race"))
+    monkeypatch.undo()
 
     assert stored[0].response is not None
     assert retry.status_code == 200, retry.text

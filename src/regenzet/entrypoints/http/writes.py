@@ -144,9 +144,9 @@ class Writes:
         scope = self.principal.subject
         fingerprint = self._fingerprint(body)
         now = self.clock.now()
-        replay = self._replay(scope, fingerprint, now)
-        if replay is not None:
-            return replay
+        # No look-up first: the key row committed with the events decides. A first attempt
+        # (the common case) costs one statement more than a keyless write; a retry of an
+        # applied key runs the command, is refused by the key and rolls back, and replays.
         pending = PendingKey(scope, self.key, fingerprint, now, self.store.retention, respond)
         try:
             with recording(pending):
