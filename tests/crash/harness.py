@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -203,6 +205,35 @@ def writer(
                 i += 1
     except BaseException as exc:
         errors.append(exc)
+
+
+@contextmanager
+def writers(api: ApiProcess, env: dict[str, str], count: int, *, seconds: float) -> Iterator[Tally]:
+    """``count`` writer threads against ``api`` (each with its own token) for the block; on
+    leaving, they finish the write in hand (retrying until acknowledged) and stop."""
+    tally = Tally()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=writer,
+            args=(api.base, tally, f"w{n}", advisor_token(env, f"writer-{n}"), stop),
+            kwargs={"deadline": deadline, "errors": errors},
+        )
+        for n in range(count)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        yield tally
+        time.sleep(1.0)  # writes in flight after the last crash get acknowledged
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=180)
+        api.stop()
+    assert not errors, errors
 
 
 def events_by_aggregate(dsn: str, schema: str) -> dict[str, list[tuple[int, str]]]:

@@ -17,6 +17,9 @@ import threading
 import time
 
 COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"
+# The event recorder's insert lock, sent as plain text every time (a multi-statement query is
+# never prepared): it marks a transaction that writes events.
+WRITES_EVENTS = b"pg_advisory_xact_lock"
 
 
 class PgProxy:
@@ -89,9 +92,12 @@ class PgProxy:
         self, client: socket.socket, server: socket.socket, held: threading.Event
     ) -> None:
         """Client → server; the place where a COMMIT is noticed."""
+        writing = False  # this connection's transaction inserts events
         try:
             while data := client.recv(65536):
-                if self._armed.is_set() and COMMIT in data:
+                writing = writing or WRITES_EVENTS in data
+                # Other transactions' commits (a purge, a follower) pass through.
+                if COMMIT in data and writing and self._armed.is_set():
                     self._armed.clear()
                     held.set()
                     server.sendall(data)
@@ -105,6 +111,8 @@ class PgProxy:
                     _close(client)
                     _close(server)
                     return
+                if COMMIT in data:
+                    writing = False
                 server.sendall(data)
         except OSError:
             pass

@@ -4,14 +4,9 @@ never re-run and never a 409 (issue 17, ADR 0024). Real Postgres behind a loopba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
 
-from ..conftest import postgres_store_env
-from ..http.conftest import Api, build_api
+from ..http.conftest import Api
 from .pgproxy import PgProxy
 
 pytestmark = pytest.mark.postgres
@@ -25,22 +20,6 @@ def registrations(api: Api) -> list[str]:
     return [str(n.originator_id) for n in rows if n.topic.endswith(":Customer.Registered")]
 
 
-@pytest.fixture
-def proxied(
-    tmp_path: Path, postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Api, PgProxy]]:
-    monkeypatch.setenv("PGSSLMODE", "disable")  # the proxy reads the protocol
-    parts = urlsplit(postgres_dsn)
-    proxy = PgProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    url = f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{proxy.port}{parts.path}"
-    apis = build_api(tmp_path, postgres_store_env(url, postgres_schema))
-    try:
-        yield next(apis), proxy
-    finally:
-        apis.close()
-        proxy.close()
-
-
 def test_a_lost_acknowledgement_is_answered_from_the_store_and_replayed(
     proxied: tuple[Api, PgProxy],
 ) -> None:
@@ -51,7 +30,7 @@ def test_a_lost_acknowledgement_is_answered_from_the_store_and_replayed(
 
     first = api.client.post(CUSTOMERS, json=FEMKE, headers=headers)
 
-    assert proxy.dropped.is_set()
+    assert proxy.dropped.is_set(), first.text
     # The recorder saw its connection drop during COMMIT, read the log back, found its own
     # events (the same bytes) and answered with them: no 409, no second insert.
     assert first.status_code == 201, first.text
@@ -74,7 +53,7 @@ def test_when_the_store_stays_away_the_write_is_a_503_and_its_retry_the_stored_r
 
     first = api.client.post(CUSTOMERS, json=FEMKE, headers=headers)
 
-    assert proxy.dropped.is_set()
+    assert proxy.dropped.is_set(), first.text
     # Whether the commit happened cannot be known yet: 503 with Retry-After, never a guess.
     assert first.status_code == 503, first.text
     assert first.headers["retry-after"]

@@ -11,37 +11,17 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from ..conftest import postgres_store_env
-from ..http.conftest import Api, build_api, customer_id
+from ..http.conftest import Api, customer_id
 from .pgproxy import PgProxy
 
 pytestmark = pytest.mark.postgres
 
 FEMKE = {"name": "Femke Bos", "email": "femke@example.nl"}
-
-
-@pytest.fixture
-def proxied(
-    tmp_path: Path, postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Api, PgProxy]]:
-    monkeypatch.setenv("PGSSLMODE", "disable")
-    parts = urlsplit(postgres_dsn)
-    proxy = PgProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    url = f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{proxy.port}{parts.path}"
-    apis = build_api(tmp_path, postgres_store_env(url, postgres_schema))
-    try:
-        yield next(apis), proxy
-    finally:
-        proxy.up()
-        apis.close()
-        proxy.close()
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:

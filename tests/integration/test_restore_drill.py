@@ -4,7 +4,6 @@ a source whose read models do not match its log fails the drill."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from ..crash.harness import server_env
 from ..crash.stores import cli
 
 pytestmark = pytest.mark.postgres
@@ -33,13 +33,7 @@ def drill(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def garage(tmp_path: Path, postgres_dsn: str, postgres_schema: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGENZET_")}
-    env.update(
-        REGENZET_DATA_DIR=str(tmp_path),
-        REGENZET_DATABASE_URL=postgres_dsn,
-        REGENZET_PG_SCHEMA=postgres_schema,
-        PGSSLMODE="disable",
-    )
+    env = server_env(postgres_dsn, postgres_schema, tmp_path)
     for command in (["demo"], ["projections", "rebuild"]):
         done = cli(env, *command)
         assert done.returncode == 0, done.stdout + done.stderr
