@@ -42,7 +42,7 @@ class ApiProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.ready_times: list[float] = []
 
-    def start(self, *, timeout: float = 60) -> float:
+    def start(self, *, timeout: float = 180) -> float:
         """Starts the server and returns the seconds until ``/ready`` said 200."""
         started = time.monotonic()
         with self.log.open("ab") as out:
