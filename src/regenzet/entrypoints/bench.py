@@ -807,7 +807,7 @@ class _Server:
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
         try:
-            self._wait_ready(self.process, timeout=30)
+            self._wait_ready(self.process, timeout=120)
         except BaseException:
             # ``with`` does not call __exit__ when __enter__ raises (Ctrl-C included): stop the
             # child here so it cannot outlive us holding connections to the scratch schema.
