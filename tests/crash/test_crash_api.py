@@ -34,7 +34,7 @@ def test_sigkill_under_concurrent_idempotent_writers_loses_and_duplicates_nothin
     api = ApiProcess(env, free_port(), tmp_path / "api.log")
     rng = random.Random(17)
     api.start()
-    with writers(api, env, WRITERS, seconds=60 + kills * 20) as tally:
+    with writers(api, env, WRITERS, seconds=120 + kills * 60) as tally:
         for _ in range(kills):
             time.sleep(rng.uniform(0.5, 2.0))  # writes in flight at a random moment
             api.kill()

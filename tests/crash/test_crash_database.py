@@ -55,7 +55,7 @@ def test_postgres_stopped_hard_under_load_loses_and_duplicates_nothing(
     rng = random.Random(17)
     recovered: list[float] = []
     api.start()
-    with writers(api, env, WRITERS, seconds=90 + stops * 40) as tally:
+    with writers(api, env, WRITERS, seconds=120 + stops * 60) as tally:
         for _ in range(stops):
             time.sleep(rng.uniform(1.0, 3.0))
             cluster.stop_immediately()
