@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import msgspec
@@ -18,9 +19,12 @@ from litestar import Request
 from psycopg import sql
 
 from regenzet.adapters.persistence import sqlite_env
+from regenzet.application.idempotency import PendingKey, recording
+from regenzet.application.workshop import Receipt
+from regenzet.domain.common import Actor, Role
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.schemas import RegisterCustomer
-from regenzet.entrypoints.http.writes import Writes
+from regenzet.entrypoints.http.schemas import Cancel
+from regenzet.entrypoints.http.writes import Writes, _stored
 
 from ..conftest import _postgres_dsn, postgres_store_env
 from .conftest import Api, build_api
@@ -30,6 +34,7 @@ FEMKE = {"name": "Femke Bos", "email": "femke@example.nl", "phone": "+31 6 5555 
 MODEL3_VIN = "5YJ3E1EA2KF317000"  # sanne's; its demo order is closed, so a new one may open
 
 
+ADVISOR_EVA = Actor("advisor-eva", Role.ADVISOR)
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -254,37 +259,45 @@ def test_a_validation_failure_is_not_remembered_either(garage: Api) -> None:
     assert garage.client.post(CUSTOMERS, json=FEMKE, headers=headers).status_code == 201
 
 
-def test_a_claim_still_in_progress_is_a_409_with_retry_after(garage: Api) -> None:
+def test_a_retry_that_loses_the_race_to_its_first_attempt_gets_the_stored_response(
+    garage: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first attempt (in another API process) commits while the retry's command is
+    # running: the retry then fails on the rules (the order is cancelled already), and its
+    # answer is the response the first attempt stored, not a 409.
+    ro = open_order(garage)
+    order = UUID(ro.rsplit("/", 1)[1])
+    path = f"{ro}/cancel"
+    body = {"reason": "Customer withdrew"}
+    fingerprint = fingerprint_of("POST", path, msgspec.convert(body, Cancel))
     subject = garage.logins["eva"].subject
-    body = msgspec.json.decode(msgspec.json.encode(FEMKE), type=RegisterCustomer)
-    fingerprint = fingerprint_of("POST", CUSTOMERS, body)
-    # Another worker has claimed this exact request and not finished it yet.
-    claim = garage.services.idempotency.claim(
-        subject, "slow-1", fingerprint, now=garage.clock.now()
-    )
-    assert claim.outcome.value == "acquired"
-    before = position(garage)
+    real_cancel = garage.workshop.cancel_repair_order
+    stored: list[PendingKey] = []
 
-    busy = garage.client.post(CUSTOMERS, json=FEMKE, headers=with_key(garage, "eva", "slow-1"))
+    def first_attempt_commits_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not stored:
+            first = PendingKey(
+                subject,
+                "cancel-race",
+                fingerprint,
+                garage.clock.now(),
+                garage.services.idempotency.retention,
+                lambda i, v, p: _stored(Receipt(i, v, p), None),
+            )
+            with recording(first):
+                real_cancel(order, reason="Customer withdrew", actor=ADVISOR_EVA)
+            stored.append(first)
+        return real_cancel(*args, **kwargs)
 
-    refused = problem(busy, 409)
-    assert refused["type"].endswith("/idempotency-key-in-use")
-    assert refused["field"] == "Idempotency-Key"
-    assert int(busy.headers["retry-after"]) >= 1
-    assert position(garage) == before
+    monkeypatch.setattr(garage.workshop, "cancel_repair_order", first_attempt_commits_meanwhile)
+    retry = garage.client.post(path, json=body, headers=with_key(garage, "eva", "cancel-race"))
+    monkeypatch.undo()
 
-    # A different body under that key is still a reuse, whatever the first one's progress.
-    other = {**FEMKE, "name": "Other"}
-    reuse = garage.client.post(CUSTOMERS, json=other, headers=with_key(garage, "eva", "slow-1"))
-    assert problem(reuse, 422)["field"] == "Idempotency-Key"
-
-    # The claimant died: once its lease is over, the retry takes the key over and runs.
-    garage.clock.advance(timedelta(minutes=2))
-    taken_over = garage.client.post(
-        CUSTOMERS, json=FEMKE, headers=with_key(garage, "eva", "slow-1")
-    )
-    assert taken_over.status_code == 201, taken_over.text
-    assert "idempotent-replayed" not in taken_over.headers
+    assert stored[0].response is not None
+    assert retry.status_code == 200, retry.text
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == stored[0].response.body
+    assert garage.client.get(ro, headers=garage.auth("eva")).headers["etag"] == '"2"'
 
 
 def test_concurrent_identical_retries_create_exactly_one_customer(garage: Api) -> None:
@@ -315,14 +328,12 @@ def test_concurrent_identical_retries_create_exactly_one_customer(garage: Api) -
     created = set(registrations(garage)) - before
     assert len(created) == 1, created
     (customer,) = created
+    # Every racer gets the one customer: the others' transactions were refused by the key
+    # and they replayed the winner's response.
     for response in responses:
-        assert response.status_code in (201, 409), response.text
-        if response.status_code == 201:
-            assert response.json()["id"] == customer
-        else:
-            assert response.json()["type"].endswith("/idempotency-key-in-use")
-            assert response.headers["retry-after"]
-    # Exactly one request ran the command; any other 201 is a replay of it.
+        assert response.status_code == 201, response.text
+        assert response.json()["id"] == customer
+    # Exactly one request's command was applied; every other 201 is a replay of it.
     ran = [r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers]
     assert len(ran) == 1
     # Once the burst is over the key replays the one customer.

@@ -1,271 +1,255 @@
-"""One contract for every IdempotencyStore adapter (memory, SQLite, Postgres): what the API's
-Idempotency-Key handling relies on.
+"""One contract for every recorder that writes idempotency keys with the events (memory,
+SQLite, Postgres) and for the ``IdempotencyStore`` that reads them back (ADR 0024).
 
-Time is passed in (``now``), so expiry and leases are tested without sleeping.
+The key and its response commit in the events' transaction: a command and its key are saved
+together or not at all, and a second commit of a live key is refused and leaves no events.
+Time is passed in (``now``), so expiry is tested without sleeping.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
-from regenzet.adapters.idempotency import (
-    InMemoryIdempotencyStore,
-    PostgresIdempotencyStore,
-    SqliteIdempotencyStore,
+from regenzet.adapters.clock import ManualClock
+from regenzet.adapters.idempotency import RecorderIdempotencyStore
+from regenzet.adapters.persistence import memory_env, sqlite_env
+from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.errors import ConcurrencyConflictError
+from regenzet.application.idempotency import (
+    IdempotencyKeyTakenError,
+    LookupOutcome,
+    PendingKey,
+    StoredResponse,
+    recording,
 )
-from regenzet.application.idempotency import ClaimOutcome, IdempotencyStore, StoredResponse
+from regenzet.application.workshop import Workshop
+from regenzet.domain.common import Actor, Role
+from regenzet.domain.customer import Customer
 
 from ..conftest import postgres_store_env
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 RETENTION = timedelta(hours=24)
-LEASE = timedelta(seconds=60)
 SECOND = timedelta(seconds=1)
-# Not valid UTF-8, with a NUL: the body must come back as the same bytes, not decoded text.
-RESPONSE = StoredResponse(
-    status_code=201,
-    body=b'{"id":"x","version":1}\xff\x00\xc3(',
-    headers={
-        "ETag": '"1"',
-        "Location": "/api/v1/customers/x",
-        "Content-Type": "application/json",
-    },
-)
+ADVISOR = Actor("advisor-eva", Role.ADVISOR)
 RACERS = 8
 
-Factory = Callable[[], IdempotencyStore]
+
+def respond(aggregate_id: UUID, version: int, position: int | None) -> StoredResponse:
+    # Not valid UTF-8, with a NUL: the body must come back as the same bytes, not as text.
+    body = f'{{"id":"{aggregate_id}","version":{version},"position":{position}}}'.encode()
+    return StoredResponse(
+        status_code=201,
+        body=body + b"\xff\x00\xc3(",
+        headers={"ETag": f'"{version}"', "Location": f"/api/v1/customers/{aggregate_id}"},
+    )
 
 
-class IdempotencyStoreContract:
-    """Subclasses provide ``factory``: each call opens another store on one shared backing
-    store (another connection, as another API process would have) and closes it afterwards."""
+def pending(key: str, *, scope: str = "eva", fingerprint: str = "fp", now: datetime = T0):
+    return PendingKey(scope, key, fingerprint, now, RETENTION, respond)
+
+
+Opener = Callable[[], Workshop]
+
+
+class KeyRecorderContract:
+    """Subclasses provide ``opener``: each call opens another workshop on one shared store
+    (another connection, as another API process would have), closed afterwards."""
 
     @pytest.fixture
-    def store(self, factory: Factory) -> IdempotencyStore:
-        return factory()
+    def workshop(self, opener: Opener) -> Workshop:
+        return opener()
 
-    def test_a_new_key_is_acquired_and_its_response_replayed_exactly(
-        self, store: IdempotencyStore
+    @staticmethod
+    def store(workshop: Workshop) -> RecorderIdempotencyStore:
+        return RecorderIdempotencyStore(workshop.recorder, retention=RETENTION)  # type: ignore[arg-type]
+
+    @staticmethod
+    def register(workshop: Workshop, key: PendingKey, customer_id: UUID | None = None) -> UUID:
+        with recording(key):
+            receipt = workshop.register_customer(
+                name="Femke Bos",
+                email="femke@example.nl",
+                phone=None,
+                actor=ADVISOR,
+                customer_id=customer_id,
+            )
+        return receipt.id
+
+    def customers(self, workshop: Workshop) -> list[UUID]:
+        rows = workshop.recorder.select_notifications(start=1, limit=10_000)
+        return [r.originator_id for r in rows if r.topic.endswith(":Customer.Registered")]  # type: ignore[misc]
+
+    def test_the_key_commits_with_the_events_and_replays_the_same_bytes(
+        self, workshop: Workshop
     ) -> None:
-        claim = store.claim("eva", "k1", "fp", now=T0)
-        assert claim.outcome is ClaimOutcome.ACQUIRED
-        assert claim.response is None
-        store.complete("eva", "k1", RESPONSE, now=T0 + SECOND)
-        replay = store.claim("eva", "k1", "fp", now=T0 + timedelta(minutes=5))
-        assert replay.outcome is ClaimOutcome.REPLAY
-        assert replay.response == RESPONSE
-        assert replay.response is not None
-        assert type(replay.response.body) is bytes
+        key = pending("k1")
+        customer = self.register(workshop, key)
+        position = workshop.recorder.max_notification_id()
 
-    def test_a_different_request_under_the_same_key_is_a_mismatch_while_running(
-        self, store: IdempotencyStore
+        assert key.response == respond(customer, 1, position)
+        found = self.store(workshop).lookup("eva", "k1", "fp", now=T0 + timedelta(minutes=5))
+        assert found.outcome is LookupOutcome.REPLAY
+        assert found.response == key.response
+        assert found.response is not None
+        assert found.response.body.endswith(b"\xff\x00\xc3(")
+
+    def test_an_unknown_key_is_absent_and_another_request_is_a_mismatch(
+        self, workshop: Workshop
     ) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        claim = store.claim("eva", "k1", "other", now=T0)
-        assert claim.outcome is ClaimOutcome.MISMATCH
-        assert claim.response is None
+        self.register(workshop, pending("k1"))
+        store = self.store(workshop)
+        assert store.lookup("eva", "nope", "fp", now=T0).outcome is LookupOutcome.ABSENT
+        assert store.lookup("eva", "k1", "other", now=T0).outcome is LookupOutcome.MISMATCH
 
-    def test_a_different_request_under_the_same_key_is_a_mismatch_once_completed(
-        self, store: IdempotencyStore
+    def test_keys_are_scoped_to_their_subject(self, workshop: Workshop) -> None:
+        self.register(workshop, pending("shared", scope="eva"))
+        store = self.store(workshop)
+        assert store.lookup("lukas", "shared", "fp", now=T0).outcome is LookupOutcome.ABSENT
+        self.register(workshop, pending("shared", scope="lukas"))
+        assert store.lookup("lukas", "shared", "fp", now=T0).outcome is LookupOutcome.REPLAY
+
+    def test_a_second_commit_of_a_live_key_is_refused_and_writes_no_events(
+        self, workshop: Workshop
     ) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        store.complete("eva", "k1", RESPONSE, now=T0)
-        claim = store.claim("eva", "k1", "other", now=T0 + SECOND)
-        assert claim.outcome is ClaimOutcome.MISMATCH
-        assert claim.response is None
+        first = self.register(workshop, pending("k1"))
+        before = workshop.recorder.max_notification_id()
+        retry = pending("k1", now=T0 + SECOND)
 
-    def test_the_same_request_still_running_is_in_progress(self, store: IdempotencyStore) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        claim = store.claim("eva", "k1", "fp", now=T0 + LEASE - SECOND)
-        assert claim.outcome is ClaimOutcome.IN_PROGRESS
-        assert claim.response is None
+        with pytest.raises(IdempotencyKeyTakenError):
+            self.register(workshop, retry)
 
-    def test_an_abandoned_claim_is_taken_over_after_its_lease(
-        self, store: IdempotencyStore
-    ) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        assert store.claim("eva", "k1", "fp", now=T0 + LEASE).outcome is ClaimOutcome.ACQUIRED
-        # The new owner holds it for a fresh lease...
-        renewed = store.claim("eva", "k1", "fp", now=T0 + LEASE + LEASE - SECOND)
-        assert renewed.outcome is ClaimOutcome.IN_PROGRESS
-        # ...but retention still counts from the first claim.
-        store.complete("eva", "k1", RESPONSE, now=T0 + LEASE)
-        assert store.claim("eva", "k1", "fp", now=T0 + RETENTION).outcome is ClaimOutcome.ACQUIRED
+        assert retry.response is None
+        assert workshop.recorder.max_notification_id() == before
+        assert self.customers(workshop) == [first]
 
-    def test_another_request_cannot_take_over_an_abandoned_claim(
-        self, store: IdempotencyStore
-    ) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        assert store.claim("eva", "k1", "other", now=T0 + LEASE).outcome is ClaimOutcome.MISMATCH
-
-    def test_a_released_claim_can_be_claimed_again(self, store: IdempotencyStore) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        store.release("eva", "k1")
-        assert store.claim("eva", "k1", "other", now=T0).outcome is ClaimOutcome.ACQUIRED
-
-    def test_release_after_complete_keeps_the_response(self, store: IdempotencyStore) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        store.complete("eva", "k1", RESPONSE, now=T0)
-        store.release("eva", "k1")
-        replay = store.claim("eva", "k1", "fp", now=T0)
-        assert replay.outcome is ClaimOutcome.REPLAY
-        assert replay.response == RESPONSE
-
-    def test_releasing_an_unknown_key_does_nothing(self, store: IdempotencyStore) -> None:
-        store.release("eva", "never-claimed")
-        assert store.claim("eva", "never-claimed", "fp", now=T0).outcome is ClaimOutcome.ACQUIRED
-
-    def test_keys_are_scoped_to_their_subject(self, store: IdempotencyStore) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        store.complete("eva", "k1", RESPONSE, now=T0)
-        assert store.claim("pieter", "k1", "other", now=T0).outcome is ClaimOutcome.ACQUIRED
-        assert store.claim("pieter", "k1", "other", now=T0).outcome is ClaimOutcome.IN_PROGRESS
-        assert store.claim("eva", "k1", "fp", now=T0).response == RESPONSE
-
-    def test_an_expired_record_is_acquired_afresh(self, store: IdempotencyStore) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        store.complete("eva", "k1", RESPONSE, now=T0)
-        assert store.claim("eva", "k1", "fp", now=T0 + RETENTION - SECOND).response == RESPONSE
-        fresh = store.claim("eva", "k1", "other", now=T0 + RETENTION)
-        assert fresh.outcome is ClaimOutcome.ACQUIRED
-        # The old response is gone and the new record carries the new fingerprint.
-        later = T0 + RETENTION + SECOND
-        assert store.claim("eva", "k1", "other", now=later).outcome is ClaimOutcome.IN_PROGRESS
-        assert store.claim("eva", "k1", "fp", now=later).outcome is ClaimOutcome.MISMATCH
-
-    def test_an_expired_claim_that_never_completed_is_acquired_afresh(
-        self, store: IdempotencyStore
-    ) -> None:
-        store.claim("eva", "k1", "fp", now=T0)
-        assert store.claim("eva", "k1", "other", now=T0 + RETENTION).outcome is (
-            ClaimOutcome.ACQUIRED
+    def test_a_refused_command_writes_no_key(self, workshop: Workshop) -> None:
+        existing = self.register(workshop, pending("k1"))
+        key = pending("k2")
+        # The same customer id again: the events conflict, so the transaction rolls back.
+        with pytest.raises(ConcurrencyConflictError), recording(key):
+            workshop._commit(_registered_again(existing))
+        assert key.response is None
+        assert self.store(workshop).lookup("eva", "k2", "fp", now=T0).outcome is (
+            LookupOutcome.ABSENT
         )
 
-    def test_purge_expired_returns_the_count_and_leaves_live_records(
-        self, store: IdempotencyStore
-    ) -> None:
-        for i in range(3):  # expired: two completed, one abandoned mid-flight
-            store.claim("eva", f"old{i}", "fp", now=T0)
-            if i < 2:
-                store.complete("eva", f"old{i}", RESPONSE, now=T0)
-        noon = T0 + timedelta(hours=12)
-        store.claim("eva", "done", "fp", now=noon)
-        store.complete("eva", "done", RESPONSE, now=noon)
-        after = T0 + RETENTION + timedelta(minutes=1)
-        store.claim("eva", "running", "fp", now=after)
+    def test_an_expired_key_is_absent_and_a_new_commit_takes_it(self, workshop: Workshop) -> None:
+        first = self.register(workshop, pending("old"))
+        store = self.store(workshop)
+        later = T0 + RETENTION
+        assert store.lookup("eva", "old", "fp", now=later - SECOND).outcome is LookupOutcome.REPLAY
+        assert store.lookup("eva", "old", "fp", now=later).outcome is LookupOutcome.ABSENT
 
-        assert store.purge_expired(now=after) == 3
-        assert store.purge_expired(now=after) == 0
-        assert store.claim("eva", "done", "fp", now=after).response == RESPONSE
-        assert store.claim("eva", "running", "fp", now=after).outcome is ClaimOutcome.IN_PROGRESS
-        assert store.claim("eva", "old0", "other", now=after).outcome is ClaimOutcome.ACQUIRED
+        second = self.register(workshop, pending("old", fingerprint="new", now=later))
 
-    def test_a_key_of_the_maximum_length_works(self, store: IdempotencyStore) -> None:
+        found = store.lookup("eva", "old", "new", now=later)
+        assert found.outcome is LookupOutcome.REPLAY
+        assert found.response is not None
+        assert str(second).encode() in found.response.body
+        assert second != first
+
+    def test_purging_deletes_expired_keys_only(self, workshop: Workshop) -> None:
+        self.register(workshop, pending("old"))
+        self.register(workshop, pending("new", now=T0 + timedelta(hours=20)))
+        store = self.store(workshop)
+
+        assert store.purge_expired(now=T0 + timedelta(hours=25)) == 1
+
+        assert store.lookup("eva", "new", "fp", now=T0 + timedelta(hours=25)).outcome is (
+            LookupOutcome.REPLAY
+        )
+        assert store.purge_expired(now=T0 + timedelta(hours=25)) == 0
+
+    def test_a_key_of_the_maximum_length_works(self, workshop: Workshop) -> None:
         key = "k" * 255
-        assert store.claim("eva", key, "fp", now=T0).outcome is ClaimOutcome.ACQUIRED
-        store.complete("eva", key, RESPONSE, now=T0)
-        assert store.claim("eva", key, "fp", now=T0).response == RESPONSE
-        assert store.claim("eva", key[:-1], "fp", now=T0).outcome is ClaimOutcome.ACQUIRED
+        self.register(workshop, pending(key))
+        assert self.store(workshop).lookup("eva", key, "fp", now=T0).outcome is (
+            LookupOutcome.REPLAY
+        )
 
-    def test_a_completed_response_survives_a_new_store_instance(self, factory: Factory) -> None:
-        """For the in-memory store the "new instance" is the shared one (nothing to reopen)."""
-        first = factory()
-        first.claim("eva", "k1", "fp", now=T0)
-        first.complete("eva", "k1", RESPONSE, now=T0)
-        first.close()
-        replay = factory().claim("eva", "k1", "fp", now=T0 + SECOND)
-        assert replay.outcome is ClaimOutcome.REPLAY
-        assert replay.response == RESPONSE
+    def test_racing_commits_of_one_key_apply_it_exactly_once(self, opener: Opener) -> None:
+        workshops = [opener() for _ in range(RACERS)]
+        start = threading.Barrier(RACERS)
+        outcomes: list[str] = []
+        lock = threading.Lock()
 
-    def test_concurrent_claims_on_one_store_let_exactly_one_through(
-        self, store: IdempotencyStore
-    ) -> None:
-        assert _race([store] * RACERS) == ["acquired"] + ["in_progress"] * (RACERS - 1)
+        def race(workshop: Workshop) -> None:
+            start.wait(timeout=10)
+            try:
+                self.register(workshop, pending("race"))
+                outcome = "applied"
+            except IdempotencyKeyTakenError:
+                outcome = "refused"
+            with lock:
+                outcomes.append(outcome)
 
-    def test_concurrent_claims_from_separate_store_instances_let_exactly_one_through(
-        self, factory: Factory
-    ) -> None:
-        stores = [factory() for _ in range(RACERS)]  # as many connections as racers
-        assert _race(stores) == ["acquired"] + ["in_progress"] * (RACERS - 1)
+        threads = [threading.Thread(target=race, args=(w,)) for w in workshops]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
 
-    @pytest.mark.parametrize(
-        ("complete", "later"), [(False, LEASE), (True, RETENTION)], ids=["abandoned", "expired"]
+        assert sorted(outcomes) == ["applied"] + ["refused"] * (RACERS - 1)
+        assert len(self.customers(workshops[0])) == 1
+
+
+def _registered_again(customer_id: UUID) -> Customer:
+    return Customer.register(
+        name="Femke Bos",
+        email="femke@example.nl",
+        phone=None,
+        preferences=None,
+        actor=ADVISOR,
+        id=customer_id,
     )
-    def test_concurrent_claims_of_a_stale_record_let_exactly_one_through(
-        self, factory: Factory, complete: bool, later: timedelta
-    ) -> None:
-        """The record exists, so the racers contend for the row rather than for an insert."""
-        first = factory()
-        first.claim("eva", "race", "fp", now=T0)
-        if complete:
-            first.complete("eva", "race", RESPONSE, now=T0)
-        stores = [factory() for _ in range(RACERS)]
-        outcomes = _race(stores, now=T0 + later)
-        assert outcomes == ["acquired"] + ["in_progress"] * (RACERS - 1)
 
 
-def _race(stores: list[IdempotencyStore], *, now: datetime = T0) -> list[str]:
-    """Claims one (scope, key, fingerprint) from every store at once; the sorted outcomes."""
-    barrier = threading.Barrier(len(stores), timeout=10)
-
-    def claim(store: IdempotencyStore) -> str:
-        barrier.wait()
-        return store.claim("eva", "race", "fp", now=now).outcome.value
-
-    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
-        return sorted(pool.map(claim, stores, timeout=20))
+def _workshop(env: dict[str, str]) -> Workshop:
+    return Workshop(env=env, clock=ManualClock(T0), vin_decoder=VininfoVinDecoder())
 
 
-class TestInMemoryIdempotencyStore(IdempotencyStoreContract):
+@pytest.fixture
+def closing() -> Iterator[list[Workshop]]:
+    opened: list[Workshop] = []
+    yield opened
+    for workshop in opened:
+        workshop.close()
+
+
+class TestKeyedMemoryRecorder(KeyRecorderContract):
     @pytest.fixture
-    def factory(self) -> Factory:
-        shared = InMemoryIdempotencyStore(retention=RETENTION, lease=LEASE)
+    def opener(self) -> Opener:
+        shared = _workshop(memory_env())  # one process: every "opener" shares it
         return lambda: shared
 
 
-class TestSqliteIdempotencyStore(IdempotencyStoreContract):
+class TestKeyedSqliteRecorder(KeyRecorderContract):
     @pytest.fixture
-    def factory(self, tmp_path: Path) -> Iterator[Factory]:
-        opened: list[IdempotencyStore] = []
+    def opener(self, tmp_path: Path, closing: list[Workshop]) -> Opener:
+        env = sqlite_env(tmp_path / "regenzet.db")
 
-        def make() -> IdempotencyStore:
-            store = SqliteIdempotencyStore(tmp_path / "keys.db", retention=RETENTION, lease=LEASE)
-            opened.append(store)
-            return store
+        def make() -> Workshop:
+            closing.append(_workshop(env))
+            return closing[-1]
 
-        yield make
-        for store in opened:
-            store.close()
+        return make
 
 
 @pytest.mark.postgres
-class TestPostgresIdempotencyStore(IdempotencyStoreContract):
+class TestSerialInsertPostgresRecorder(KeyRecorderContract):
     @pytest.fixture
-    def factory(self, postgres_dsn: str, postgres_schema: str) -> Iterator[Factory]:
-        # The same conninfo the composition root builds from the event store's settings.
+    def opener(self, postgres_dsn: str, postgres_schema: str, closing: list[Workshop]) -> Opener:
         env = postgres_store_env(postgres_dsn, postgres_schema)
-        conninfo = {
-            "host": env["POSTGRES_HOST"],
-            "port": env["POSTGRES_PORT"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "dbname": env["POSTGRES_DBNAME"],
-        }
-        opened: list[IdempotencyStore] = []
 
-        def make() -> IdempotencyStore:
-            store = PostgresIdempotencyStore(
-                conninfo, schema=postgres_schema, retention=RETENTION, lease=LEASE
-            )
-            opened.append(store)
-            return store
+        def make() -> Workshop:
+            closing.append(_workshop(env))
+            return closing[-1]
 
-        yield make
-        for store in opened:
-            store.close()
+        return make

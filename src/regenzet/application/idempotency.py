@@ -1,25 +1,32 @@
-"""Idempotency-key port: remembers the first response to a write so a retry can replay it.
+"""Idempotency keys recorded in the same transaction as the events they guard (ADR 0024).
 
-The HTTP API claims the request's ``Idempotency-Key`` before running a write and completes it
-with the response afterwards. Records are keyed by (scope, key): the scope is the
-authenticated subject, so one caller's keys never collide with another's; keys are at most
-255 characters. A claim is atomic across threads and processes; see :class:`IdempotencyStore`.
-All datetimes are timezone-aware UTC; the caller passes ``now`` so tests control time.
+A write with an ``Idempotency-Key`` first *looks* the key up (:class:`IdempotencyStore`): a
+record for the same request is replayed, one for a different request is a 422. Otherwise the
+command runs with a :class:`PendingKey` set for the current context (:func:`recording`); the
+event recorder writes the key row and the response in the transaction that inserts the
+command's events, so the two commit together or not at all. If another request with the same
+key committed first, that transaction is refused (:class:`IdempotencyKeyTakenError`) and rolls
+back, and the caller replays the winner's response.
+
+Records are keyed by (scope, key): the scope is the authenticated subject, so one caller's keys
+never collide with another's; keys are at most 255 characters. All datetimes are timezone-aware
+UTC; the caller passes ``now`` so tests control time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+from uuid import UUID
 
 import attrs
 
-# How long a key is remembered, counted from its (first) claim.
+# How long a key is remembered, counted from the commit of its command.
 DEFAULT_RETENTION = timedelta(hours=24)
-# How long an unfinished claim blocks retries before another request may take it over: longer
-# than any write takes, so only a claimant that died loses its key.
-DEFAULT_LEASE = timedelta(seconds=60)
 
 
 @attrs.frozen
@@ -31,39 +38,123 @@ class StoredResponse:
     headers: dict[str, str]  # the few headers to replay (ETag, Location, Content-Type)
 
 
-class ClaimOutcome(Enum):
-    ACQUIRED = "acquired"  # the caller owns the key now and must complete() or release() it
-    REPLAY = "replay"  # a completed response exists for the same request: send it again
+@attrs.frozen
+class KeyRecord:
+    """A committed key: the request it was used for and the response it got."""
+
+    fingerprint: str
+    created_at: datetime
+    response: StoredResponse
+
+
+class LookupOutcome(Enum):
+    ABSENT = "absent"  # no live record: run the command (with a PendingKey)
+    REPLAY = "replay"  # the same request was applied: send its response again
     MISMATCH = "mismatch"  # the key was used with a different request (HTTP 422)
-    IN_PROGRESS = "in_progress"  # the same request is still running elsewhere (HTTP 409)
 
 
 @attrs.frozen
-class Claim:
-    outcome: ClaimOutcome
+class Lookup:
+    outcome: LookupOutcome
     response: StoredResponse | None = None  # set only for REPLAY
 
 
-class IdempotencyStore(Protocol):
-    """Durable idempotency records.
+class IdempotencyKeyTakenError(Exception):
+    """Another transaction committed this key first; the one raising it rolled back."""
 
-    ``claim`` takes the key when no live record exists (ACQUIRED); a live record for a
-    different request is a MISMATCH; a completed one for the same request is a REPLAY; one
-    still running is IN_PROGRESS unless its lease ran out (its process died), in which case it
-    is taken over. ``complete`` stores the response; ``release`` forgets an unfinished claim
-    (the command failed and wrote nothing) but never a completed one; ``purge_expired``
-    deletes records past their retention and says how many. A record past its retention is
-    ignored by ``claim`` whether or not it was purged yet.
+    def __init__(self, scope: str, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} of {scope!r} was committed by another request")
+        self.scope = scope
+        self.key = key
+
+
+Responder = Callable[[UUID, int, int | None], StoredResponse]
+
+
+@attrs.define
+class PendingKey:
+    """A key the event recorder writes with the events of the command running now.
+
+    ``respond(id, version, position)`` builds the response from what only the transaction
+    knows (the log position); the workshop names the command's primary aggregate before it
+    saves (:meth:`bind`). Once the recorder committed, ``response`` holds exactly what it
+    stored, and the caller sends that.
     """
 
-    def claim(self, scope: str, key: str, fingerprint: str, *, now: datetime) -> Claim: ...
+    scope: str
+    key: str
+    fingerprint: str
+    now: datetime
+    retention: timedelta
+    respond: Responder
+    primary: tuple[UUID, int] | None = None
+    response: StoredResponse | None = None
 
-    def complete(
-        self, scope: str, key: str, response: StoredResponse, *, now: datetime
-    ) -> None: ...
+    @property
+    def expired_before(self) -> datetime:
+        """Records created at or before this instant are dead and may be overwritten."""
+        return self.now - self.retention
 
-    def release(self, scope: str, key: str) -> None: ...
+    def bind(self, aggregate_id: UUID, version: int) -> None:
+        if self.primary is None:
+            self.primary = (aggregate_id, version)
+
+    def response_for(self, position: int | None) -> StoredResponse:
+        if self.primary is None:
+            raise RuntimeError("the command saved without naming its aggregate (PendingKey.bind)")
+        return self.respond(self.primary[0], self.primary[1], position)
+
+
+_pending: ContextVar[PendingKey | None] = ContextVar("regenzet_pending_key", default=None)
+
+
+def pending_key() -> PendingKey | None:
+    """The key to record with the next events saved in this context, if not recorded yet."""
+    pending = _pending.get()
+    return pending if pending is not None and pending.response is None else None
+
+
+@contextmanager
+def recording(pending: PendingKey) -> Iterator[PendingKey]:
+    """Makes ``pending`` the key the recorder writes with the events saved inside the block."""
+    token = _pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending.reset(token)
+
+
+def decide(
+    record: KeyRecord | None, fingerprint: str, now: datetime, retention: timedelta
+) -> Lookup:
+    """The rule every adapter applies to the record it found (if any)."""
+    if record is None or record.created_at + retention <= now:
+        return Lookup(LookupOutcome.ABSENT)
+    if record.fingerprint != fingerprint:
+        return Lookup(LookupOutcome.MISMATCH)
+    return Lookup(LookupOutcome.REPLAY, record.response)
+
+
+class IdempotencyStore(Protocol):
+    """Reads committed keys (the recorder writes them, in the events' transaction).
+
+    ``lookup`` applies :func:`decide`; a record past its retention is absent whether or not
+    it was purged yet. ``purge_expired`` deletes such records and says how many.
+    """
+
+    retention: timedelta
+
+    def lookup(self, scope: str, key: str, fingerprint: str, *, now: datetime) -> Lookup: ...
 
     def purge_expired(self, *, now: datetime) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeyRecorder(Protocol):
+    """What an event recorder that writes keys offers to read and prune them."""
+
+    def select_key_record(self, scope: str, key: str) -> KeyRecord | None: ...
+
+    def delete_key_records(self, *, created_before: datetime) -> int: ...

@@ -34,6 +34,7 @@ from regenzet.application.errors import (
     NotFoundError,
     VersionMismatchError,
 )
+from regenzet.application.idempotency import pending_key
 from regenzet.application.ports import Clock, LogRow, VinDecoder
 from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
@@ -178,6 +179,11 @@ class Workshop(Application[UUID]):
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _commit(self, primary: Aggregate, *others: Aggregate) -> Receipt:
+        pending = pending_key()
+        if pending is not None:
+            # The recorder writes the request's key with these events; its response names
+            # this aggregate (ADR 0024).
+            pending.bind(primary.id, primary.version)
         try:
             recordings: list[Recording[UUID]] = self.save(primary, *others)
         except IntegrityError:

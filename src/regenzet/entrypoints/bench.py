@@ -606,7 +606,11 @@ def verify(target: int, batch: int, rounds: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@bench.command("http", help="Write requests/s over HTTP with N clients vs the use case in process.")
+@bench.command(
+    "http",
+    help="Write requests/s over HTTP with N clients, with and without Idempotency-Keys, vs the "
+    "use case in process.",
+)
 @click.option("--clients", type=click.IntRange(min=1, max=256), default=16, show_default=True)
 @click.option(
     "--count",
@@ -618,8 +622,10 @@ def verify(target: int, batch: int, rounds: int) -> None:
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
 def http(clients: int, count: int, rounds: int) -> None:
     """Opens repair orders (two aggregates written per command: the order and the vehicle's
-    odometer) through a real server on loopback, and through ``Workshop.open_repair_order``
-    from as many threads in this process: the anchor, with the same store and pool."""
+    odometer) through a real server on loopback, once without and once with a fresh
+    ``Idempotency-Key`` per request (the key row commits with the events, ADR 0024), and
+    through ``Workshop.open_repair_order`` from as many threads in this process: the anchor,
+    with the same store and pool. The variants alternate within each round."""
     settings = Settings.from_env()
     prepare_store(settings)
     store = "postgres" if settings.uses_postgres else "sqlite"
@@ -630,37 +636,33 @@ def http(clients: int, count: int, rounds: int) -> None:
             serials = itertools.count()  # distinct VINs: a repeated one is refused as a duplicate
             fleets = {
                 f"{name}-{r}": _fleet(workshop, f"{name}-{r}", clients, serials)
-                for name in ("http", "in process")
+                for name in VARIANTS
                 for r in range(rounds)
             }
             with _Server(server_settings) as server:
                 token = _bench_token(server_settings)
-                latencies: dict[str, list[float]] = {"http": [], "in process": []}
-                rates: dict[str, list[float]] = {"http": [], "in process": []}
+                latencies: dict[str, list[float]] = {name: [] for name in VARIANTS}
+                rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
                 errors: list[str] = []
+                drivers: dict[str, Callable[..., str | None]] = {
+                    "http": lambda *a: _http_open(server.base, token, *a),
+                    "http + keys": lambda *a: _http_open(server.base, token, *a, keyed=True),
+                    "in process": lambda *a: _inprocess_open(workshop, *a),
+                }
                 with Progress(console=console, transient=True) as progress:
-                    task = progress.add_task("http", total=rounds * 2 * count)
+                    task = progress.add_task("http", total=rounds * len(VARIANTS) * count)
                     for r in range(rounds):
-                        rate, lat = _drive(
-                            fleets[f"http-{r}"],
-                            count,
-                            lambda *a: _http_open(server.base, token, *a),
-                            progress,
-                            task,
-                            errors,
-                        )
-                        rates["http"].append(rate)
-                        latencies["http"] += lat
-                        rate, lat = _drive(
-                            fleets[f"in process-{r}"],
-                            count,
-                            lambda *a: _inprocess_open(workshop, *a),
-                            progress,
-                            task,
-                            errors,
-                        )
-                        rates["in process"].append(rate)
-                        latencies["in process"] += lat
+                        for name in VARIANTS:
+                            rate, lat = _drive(
+                                fleets[f"{name}-{r}"],
+                                count,
+                                drivers[name],
+                                progress,
+                                task,
+                                errors,
+                            )
+                            rates[name].append(rate)
+                            latencies[name] += lat
         finally:
             workshop.close()
     medians = {k: statistics.median(v) for k, v in rates.items()}
@@ -683,6 +685,18 @@ def http(clients: int, count: int, rounds: int) -> None:
         console.print(f"{len(errors)} errors; first: {errors[0]}")
     click.echo(
         _result_line(
+            "http-keys",
+            medians["http + keys"],
+            "requests/s",
+            medians["http"],
+            store=store,
+            clients=clients,
+            p50_ms=round(percentiles["http + keys"][0], 2),
+            p99_ms=round(percentiles["http + keys"][1], 2),
+        )
+    )
+    click.echo(
+        _result_line(
             "http",
             medians["http"],
             "requests/s",
@@ -699,6 +713,7 @@ def http(clients: int, count: int, rounds: int) -> None:
 
 
 Fleet = list[tuple[uuid.UUID, uuid.UUID]]  # one (customer, vehicle) per client
+VARIANTS = ("http", "http + keys", "in process")
 
 
 @contextmanager
@@ -793,7 +808,7 @@ class _Server:
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
         try:
-            self._wait_ready(self.process, timeout=30)
+            self._wait_ready(self.process, timeout=120)
         except BaseException:
             # ``with`` does not call __exit__ when __enter__ raises (Ctrl-C included): stop the
             # child here so it cannot outlive us holding connections to the scratch schema.
@@ -828,8 +843,18 @@ class _Server:
 
 
 def _http_open(
-    base: str, token: str, client: Any, customer: uuid.UUID, vehicle: uuid.UUID, km: int
+    base: str,
+    token: str,
+    client: Any,
+    customer: uuid.UUID,
+    vehicle: uuid.UUID,
+    km: int,
+    *,
+    keyed: bool = False,
 ) -> str | None:
+    headers = {"Authorization": f"Bearer {token}"}
+    if keyed:
+        headers["Idempotency-Key"] = str(uuid.uuid4())
     response = client.post(
         f"{base}/api/v1/repair-orders",
         json={
@@ -838,7 +863,7 @@ def _http_open(
             "concerns": ["bench"],
             "odometer_in_km": km,
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers,
     )
     if response.status_code != 201:
         return f"{response.status_code} {response.text[:200]}"

@@ -32,17 +32,15 @@ from regenzet.adapters.event_log import (
     RecorderEventLogReader,
     SqliteEventLogReader,
 )
-from regenzet.adapters.idempotency import (
-    InMemoryIdempotencyStore,
-    PostgresIdempotencyStore,
-    SqliteIdempotencyStore,
-)
+from regenzet.adapters.idempotency import RecorderIdempotencyStore
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
+    SerialInsertPostgresRecorder,
     ensure_postgres,
+    memory_env,
     postgres_env,
     redact,
     sqlite_env,
@@ -58,7 +56,7 @@ from regenzet.adapters.read_models import (
 )
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.audit import ChainFollower, ChainStore, Signer, Verifier
-from regenzet.application.idempotency import IdempotencyStore
+from regenzet.application.idempotency import IdempotencyStore, KeyRecorder
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
@@ -88,11 +86,13 @@ __all__ = [
     "http_services",
     "idempotency_store",
     "mailer",
+    "memory_env",
     "notification_followers",
     "postgres_conninfo",
     "prepare_store",
     "publisher",
     "read_model_store",
+    "readiness",
     "relay_for",
     "signed_links",
     "throwaway_audit_signer",
@@ -115,6 +115,10 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# /ready answers 503 within this many seconds while the store is unreachable.
+READY_TIMEOUT = 0.8
+
+
 def redact_url(url: str) -> str:
     """A database URL with its password hidden (for banners and logs)."""
     return redact(url)
@@ -123,7 +127,7 @@ def redact_url(url: str) -> str:
 def event_store_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing environment for the configured store."""
     if settings.database_url is None:
-        return sqlite_env(settings.sqlite_path)
+        return sqlite_env(settings.sqlite_path, lock_timeout=settings.pg_lock_timeout)
     return postgres_env(
         settings.database_url,
         pool_size=settings.pg_pool_size,
@@ -211,23 +215,31 @@ def token_issuer(settings: Settings) -> TokenIssuer:
     )
 
 
-def idempotency_store(env: dict[str, str], settings: Settings) -> IdempotencyStore:
-    """Idempotency keys live beside the events: same SQLite file or Postgres schema."""
-    retention = timedelta(hours=settings.idempotency_retention_hours)
-    module = env.get("PERSISTENCE_MODULE", "")
-    if module == "eventsourcing.sqlite":
-        return SqliteIdempotencyStore(Path(env["SQLITE_DBNAME"]), retention=retention)
-    if module == "eventsourcing.postgres":
-        conninfo = postgres_conninfo(env)
-        return PostgresIdempotencyStore(
-            conninfo,
-            schema=env.get("POSTGRES_SCHEMA") or "public",
-            pool_size=max(2, settings.pg_pool_size // 2),
-            max_overflow=settings.pg_max_overflow,
-            connect_timeout=settings.pg_connect_timeout,
-            retention=retention,
+def idempotency_store(workshop: Workshop, settings: Settings) -> IdempotencyStore:
+    """Idempotency keys are written by the workshop's recorder with the events (ADR 0024) and
+    read back through it: same SQLite file, Postgres schema or memory."""
+    recorder = workshop.recorder
+    if not isinstance(recorder, KeyRecorder):
+        raise SettingsError(
+            f"the event store's recorder ({type(recorder).__name__}) does not record "
+            "idempotency keys; build the workshop from event_store_env() or memory_env()"
         )
-    return InMemoryIdempotencyStore(retention=retention)
+    retention = timedelta(hours=settings.idempotency_retention_hours)
+    return RecorderIdempotencyStore(recorder, retention=retention)
+
+
+def readiness(workshop: Workshop, timeout: float = READY_TIMEOUT) -> Callable[[], None]:
+    """What ``GET /ready`` runs: raises an infrastructure error unless the store answers
+    within ``timeout`` seconds (it does not wait for the pool's longer connection bound)."""
+    recorder = workshop.recorder
+
+    def ready() -> None:
+        if isinstance(recorder, SerialInsertPostgresRecorder):
+            recorder.ping(timeout)
+        else:
+            recorder.max_notification_id()
+
+    return ready
 
 
 def read_model_store(env: dict[str, str], settings: Settings) -> ReadModelStore:
@@ -414,7 +426,8 @@ def http_services(
         audit=audit,
         workshop=workshop,
         access=ObjectAccess(workshop),
-        idempotency=idempotency_store(env, settings),
+        idempotency=idempotency_store(workshop, settings),
+        ready=readiness(workshop),
         clock=workshop.clock,
         gatekeeper=Gatekeeper(
             verifier=verifier or token_verifier(settings),

@@ -85,11 +85,12 @@ def _trusted_proxies(raw: str) -> tuple[str, ...]:
 class Settings:
     data_dir: Path
     database_url: str | None = attrs.field(repr=False)  # may hold a password
-    # Postgres pool: explicit sizes and timeouts (a starved pool otherwise blocks for
-    # 10 x connect timeout). POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
+    # Postgres pool: explicit sizes and timeouts. A request waits at most the connect timeout
+    # for a connection and the lock timeout for a lock, then gets 503 (ADR 0024).
+    # POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
     pg_pool_size: int = 5
     pg_max_overflow: int = 10
-    pg_connect_timeout: int = 5
+    pg_connect_timeout: int = 4
     pg_lock_timeout: int = 5
     pg_idle_in_transaction_timeout: int = 10
     # Tables live in this schema (created if missing); "public" by default.
@@ -170,7 +171,7 @@ class Settings:
             database_url=url,
             pg_pool_size=_int(env, "REGENZET_PG_POOL_SIZE", 5, minimum=1),
             pg_max_overflow=_int(env, "REGENZET_PG_MAX_OVERFLOW", 10),
-            pg_connect_timeout=_int(env, "REGENZET_PG_CONNECT_TIMEOUT", 5, minimum=1),
+            pg_connect_timeout=_int(env, "REGENZET_PG_CONNECT_TIMEOUT", 4, minimum=1),
             pg_lock_timeout=_int(env, "REGENZET_PG_LOCK_TIMEOUT", 5, minimum=1),
             pg_idle_in_transaction_timeout=_int(
                 env, "REGENZET_PG_IDLE_IN_TX_TIMEOUT", 10, minimum=1

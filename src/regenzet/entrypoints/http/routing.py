@@ -40,6 +40,8 @@ class HttpServices:
     idempotency: IdempotencyStore
     clock: Clock
     gatekeeper: Gatekeeper
+    # Raises an infrastructure error unless the store answers quickly (GET /ready).
+    ready: Callable[[], None]
     read_models: ReadModelStore | None = None
     audit: Verifier | None = None
     quote_approvals: QuoteApprovals | None = None

@@ -32,7 +32,7 @@ def health() -> Health:
     responses={503: READ_PROBLEMS[503]},
 )
 def ready(services: Services) -> Health:
-    services.workshop.recorder.max_notification_id()
+    services.ready()
     return Health(status="ready")
 
 

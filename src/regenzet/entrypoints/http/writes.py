@@ -1,11 +1,14 @@
 """How every write runs: ``If-Match`` preconditions, ``Idempotency-Key`` replay and the
 response (``ETag``, ``Location``) built from the use case's receipt.
 
-A write with a key first *claims* it in the durable idempotency store (scoped to the
-authenticated subject). A completed claim for the same request is replayed byte for byte
-without touching the event store; the same key with a different request is a 422; a claim
-still running elsewhere is a 409. Only successful responses are kept: a failed command wrote
-no events, so its key is released and a retry runs again.
+A write with a key first looks it up (scoped to the authenticated subject): a record for the
+same request is replayed byte for byte without touching the events; the same key with a
+different request is a 422. Otherwise the command runs with the key pending, and the event
+recorder stores key and response in the transaction of the command's events (ADR 0024): a
+command and its key commit together or not at all. When the command fails, or another request
+with the key committed first, the key is looked up again: if the key was applied (by a
+concurrent retry, or by an attempt whose acknowledgement was lost), its stored response is the
+answer; otherwise the failure is. Failures are never stored: a failed command wrote nothing.
 """
 
 from __future__ import annotations
@@ -14,20 +17,25 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response
 from litestar.params import HeaderParameter
 
 from regenzet.application.idempotency import (
-    ClaimOutcome,
     IdempotencyStore,
+    LookupOutcome,
+    PendingKey,
     StoredResponse,
+    recording,
 )
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
 from regenzet.application.workshop import Receipt
+from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.problems import ApiError, etag
 from regenzet.entrypoints.http.schemas import CommandResult
 from regenzet.entrypoints.http.security import principal_of
@@ -122,54 +130,54 @@ class Writes:
         *,
         location: Callable[[Receipt], str] | None = None,
     ) -> Response[CommandResult]:
-        """Runs ``command(expected_version)`` at most once per idempotency key.
+        """Runs ``command(expected_version)``, applying each idempotency key at most once.
 
         ``location`` marks a create: the response is 201 with a ``Location``.
         """
+
+        def respond(aggregate_id: UUID, version: int, position: int | None) -> StoredResponse:
+            return _stored(Receipt(aggregate_id, version, position), location)
+
         if self.key is None:
-            return _respond(self._execute(command, location))
+            receipt = command(self.expected_version)
+            return _respond(respond(receipt.id, receipt.version, receipt.position))
         scope = self.principal.subject
         fingerprint = self._fingerprint(body)
         now = self.clock.now()
-        claim = self.store.claim(scope, self.key, fingerprint, now=now)
-        if claim.outcome is ClaimOutcome.REPLAY and claim.response is not None:
-            return _respond(claim.response, replayed=True)
-        if claim.outcome is ClaimOutcome.MISMATCH:
+        # No look-up first: the key row committed with the events decides. A first attempt
+        # (the common case) costs one statement more than a keyless write; a retry of an
+        # applied key runs the command, is refused by the key and rolls back, and replays.
+        pending = PendingKey(scope, self.key, fingerprint, now, self.store.retention, respond)
+        try:
+            with recording(pending):
+                command(self.expected_version)
+        except INFRASTRUCTURE_ERRORS:
+            raise  # the store is unreachable; the client's retry settles it (503)
+        except Exception:
+            # A rule error or conflict may be the trace of this very key applied meanwhile
+            # (a concurrent retry, or an earlier attempt whose answer was lost).
+            replay = self._replay(scope, fingerprint, now)
+            if replay is not None:
+                return replay
+            raise
+        if pending.response is None:
+            raise RuntimeError("the command saved nothing, so its idempotency key was not kept")
+        return _respond(pending.response)
+
+    def _replay(
+        self, scope: str, fingerprint: str, now: datetime
+    ) -> Response[CommandResult] | None:
+        found = self.store.lookup(scope, self.key or "", fingerprint, now=now)
+        if found.outcome is LookupOutcome.MISMATCH:
             raise ApiError(
                 422,
                 "idempotency-key-reused",
                 "this Idempotency-Key was already used for a different request",
                 field="Idempotency-Key",
             )
-        if claim.outcome is ClaimOutcome.IN_PROGRESS:
-            raise ApiError(
-                409,
-                "idempotency-key-in-use",
-                "a request with this Idempotency-Key is still being processed; retry later",
-                field="Idempotency-Key",
-                headers={"Retry-After": "1"},
-            )
-        try:
-            stored = self._execute(command, location)
-        except BaseException:
-            self.store.release(scope, self.key)
-            raise
-        self.store.complete(scope, self.key, stored, now=self.clock.now())
-        return _respond(stored)
-
-    def _execute(
-        self,
-        command: Callable[[int | None], Receipt],
-        location: Callable[[Receipt], str] | None,
-    ) -> StoredResponse:
-        receipt = command(self.expected_version)
-        body = msgspec.json.encode(
-            CommandResult(id=receipt.id, version=receipt.version, position=receipt.position)
-        )
-        headers = {"ETag": etag(receipt.version), "Content-Type": "application/json"}
-        if location is not None:
-            headers["Location"] = location(receipt)
-        return StoredResponse(status_code=201 if location else 200, body=body, headers=headers)
+        if found.outcome is LookupOutcome.REPLAY and found.response is not None:
+            return _respond(found.response, replayed=True)
+        return None
 
     def _fingerprint(self, body: msgspec.Struct | None) -> str:
         digest = hashlib.sha256()
@@ -182,6 +190,16 @@ class Writes:
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
         return digest.hexdigest()
+
+
+def _stored(receipt: Receipt, location: Callable[[Receipt], str] | None) -> StoredResponse:
+    body = msgspec.json.encode(
+        CommandResult(id=receipt.id, version=receipt.version, position=receipt.position)
+    )
+    headers = {"ETag": etag(receipt.version), "Content-Type": "application/json"}
+    if location is not None:
+        headers["Location"] = location(receipt)
+    return StoredResponse(status_code=201 if location else 200, body=body, headers=headers)
 
 
 def _respond(stored: StoredResponse, *, replayed: bool = False) -> Response[CommandResult]:
