@@ -27,6 +27,7 @@ from litestar.openapi.spec import (
 )
 
 from regenzet.entrypoints.http.audit import AuditController
+from regenzet.entrypoints.http.chat import ChatController
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
@@ -74,6 +75,7 @@ def create_app(
             InspectionController,
             SystemController,
             ReadModelController,
+            ChatController,
         ],
         guards=[guard],
         security=[{"bearer": []}],

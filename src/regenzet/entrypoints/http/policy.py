@@ -80,7 +80,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "getTechnicianWorkload": frozenset({A, T, M, AU}),
     "getInspectionSummary": EVERYONE,
     "getKpis": frozenset({M, AU}),
-    # audit
+    # the assistant: everyone may ask; its tools are limited by this same table (each tool
+    # mirrors one operation above) and run with the caller's object-level checks
+    "chat": EVERYONE,
+    "listChatTurns": EVERYONE,
     # audit
     "getAuditLog": frozenset({M, AU}),
     "getAggregateHistory": frozenset({M, AU}),

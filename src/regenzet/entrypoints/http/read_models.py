@@ -18,7 +18,6 @@ from litestar.params import FromPath, QueryParameter
 from regenzet.application.errors import NotFoundError
 from regenzet.application.operations_models import roll_up
 from regenzet.application.projections import Query, ReadModelStore, wait_for_position
-from regenzet.domain.common import Role
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -207,9 +206,7 @@ class ReadModelController(Controller):
         principal: Caller,
         min_position: MinPosition = None,
     ) -> Document:
-        # Technicians see their own workload; advisors, managers and auditors everyone's.
-        if principal.role is Role.TECHNICIAN and principal.staff_id != staff_id:
-            raise NotFoundError("technician", staff_id)
+        services.access.technician_workload(principal, staff_id)
         store = _store(services)
         position = _caught_up(services, store, "technician_workload", min_position)
         doc = store.get("workload", str(staff_id))
