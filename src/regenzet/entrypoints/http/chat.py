@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response, ServerSentEvent
 from msgspec import Meta
 
@@ -173,7 +173,7 @@ class ChatController(Controller):
     def ask(
         self,
         request: Request[Any, Any, Any],
-        data: ChatIn,
+        data: JSONBody[ChatIn],
         services: Services,
         principal: Caller,
     ) -> Any:
