@@ -36,9 +36,9 @@ _UUID = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE
 )
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b")
-# Plates as people type them: letters and digits in 2-3 groups joined by dashes or spaces
-# (NL-EV-101, B-EV 2024, AB12 CDE). At least one digit and one letter.
-_PLATE = re.compile(r"\b[A-Z0-9]{1,4}(?:[- ][A-Z0-9]{1,4}){1,3}\b")
+# Plates as written on them: letters and digits in 2-4 groups joined by dashes (H-456-LF,
+# NL-EV-101). At least one digit and one letter.
+_PLATE = re.compile(r"\b[A-Z0-9]{1,4}(?:-[A-Z0-9]{1,4}){1,3}\b")
 _WORD = re.compile(r"[a-z0-9]+")
 
 _SYNONYMS = {
@@ -433,12 +433,13 @@ class _Planner:
         sources = [f"repair order {oid}"]
         if findings is not None and findings.ok:
             recommended = findings.data.get("recommended_jobs", [])
-            reasons = [str(r.get("reason") or r.get("title")) for r in recommended]
-            match = [
-                r for r in reasons if any(w in r.lower() for w in job["title"].lower().split())
-            ]
-            if match:
-                text += f" The inspection recommended it: {match[0]}."
+            reasons = findings.content.get("untrusted_text", {})
+            words = [w for w in job["title"].lower().split() if len(w) > 3]
+            for index, r in enumerate(recommended):
+                if any(w in str(r.get("title", "")).lower() for w in words):
+                    reason = reasons.get(f"reason_{index + 1}") or r.get("title")
+                    text += f' The inspection recommended it ("{reason}").'
+                    break
             sources.append(f"inspection {findings.data['inspection_id']}")
         return f"{text} Source: {', '.join(sources)}."
 
