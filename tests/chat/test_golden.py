@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from regenzet.adapters.chat_local import LocalChatModel
-from regenzet.application.chat import ToolCallRequested, collect
-from regenzet.application.chat import ModelRequest
+from regenzet.application.chat import ModelRequest, ToolCallRequested, collect
 
 from ..http.conftest import Api
 from .conftest import assistant_for, principal_of
