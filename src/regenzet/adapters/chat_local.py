@@ -11,6 +11,7 @@ never interpreted. An unknown question gets the list of what it can do; it never
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -63,6 +64,7 @@ class Slots:
     topic: str | None = None  # what "why does the quote include X" asks about
 
 
+@functools.lru_cache(maxsize=1024)
 def extract_slots(text: str) -> Slots:
     order = _UUID.search(text)
     rest = _UUID.sub(" ", text)
@@ -118,9 +120,12 @@ def _phrase_hits(words: list[str], phrase: str) -> float:
     if len(wanted) == 1:
         if wanted[0] in words:
             return 1.0
-        # A typo still counts ("battrey"), a little less than the exact word.
-        close = difflib.get_close_matches(wanted[0], words, n=1, cutoff=0.85)
-        return 0.8 if close and len(wanted[0]) > 4 else 0.0
+        # A typo still counts ("battrey"), a little less than the exact word. Only words of
+        # about the same length and first letter are compared (difflib is the slow part).
+        if len(wanted[0]) <= 4:
+            return 0.0
+        near = [w for w in words if w[:1] == wanted[0][:1] and abs(len(w) - len(wanted[0])) <= 2]
+        return 0.8 if difflib.get_close_matches(wanted[0], near, n=1, cutoff=0.85) else 0.0
     # Multi-word phrases match in order with gaps of at most two words.
     position = -1
     for word in wanted:
@@ -134,6 +139,7 @@ def _phrase_hits(words: list[str], phrase: str) -> float:
     return float(len(wanted))
 
 
+@functools.lru_cache(maxsize=1024)
 def match_intent(text: str) -> str:
     words = normalise(text)
     best, best_score = "help", 0.0

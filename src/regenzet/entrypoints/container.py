@@ -461,6 +461,7 @@ def chat_assistant(
     read_models: ReadModelStore,
     model: ChatModel | None = None,
     screen: TextScreen | None = None,
+    record_turns: bool = True,
 ) -> tuple[Assistant, ChatTurnLog]:
     """The assistant over the workshop's queries and read models, its tools limited by the
     API's role policy, its turns recorded beside the read models."""
@@ -476,7 +477,7 @@ def chat_assistant(
         model,
         tools,
         lambda operation_id, principal: allowed(operation_id, principal.role),
-        turns,
+        turns if record_turns else None,  # only benchmarks leave the audit record out
         workshop.clock,
         ChatLimits(
             max_tool_rounds=chat.max_tool_rounds,

@@ -27,7 +27,7 @@ from litestar.openapi.spec import (
 )
 
 from regenzet.entrypoints.http.audit import AuditController
-from regenzet.entrypoints.http.chat import ChatController
+from regenzet.entrypoints.http.chat import ChatController, document_event_stream
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.problems import add_request_id, problem_handler
@@ -118,6 +118,7 @@ def create_app(
         on_shutdown=list(on_shutdown),
     )
     _tidy_openapi(app)
+    document_event_stream(app.openapi_schema)
     return app
 
 

@@ -237,3 +237,35 @@ class ChatController(Controller):
                 422, "invalid-cursor", "cursor is not one this API returned", field="cursor"
             ) from None
         return ChatTurnsPage(items=items, next_cursor=next_cursor)
+
+
+def document_event_stream(openapi: Any) -> None:
+    """Adds the SSE body to the ``chat`` operation's 200 response (Litestar documents one
+    media type per status; this route answers JSON or ``text/event-stream``)."""
+    from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
+
+    for path_item in (openapi.paths or {}).values():
+        operation = path_item.post
+        if operation is None or operation.operation_id != "chat" or not operation.responses:
+            continue
+        ok = operation.responses.get("200")
+        if not isinstance(ok, OpenAPIResponse):
+            continue
+        ok.content = dict(ok.content or {})
+        ok.content["text/event-stream"] = OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                description=(
+                    "One server-sent event: `tool` {name, status, record_ids}, `delta` {text}, "
+                    "then `done` (a ChatAnswer) or `error` {status, type, detail}; `data` is "
+                    "that JSON document."
+                ),
+                properties={
+                    "event": Schema(
+                        type=OpenAPIType.STRING, enum=["tool", "delta", "done", "error"]
+                    ),
+                    "data": Schema(type=OpenAPIType.STRING),
+                },
+                required=["event", "data"],
+            )
+        )
