@@ -136,6 +136,11 @@ async def _purge_expired_keys(services: HttpServices, app: Litestar) -> AsyncIte
                 )
                 if purged:
                     logger.info("purged %d expired idempotency keys", purged)
+                turns = services.chat_turns
+                if turns is not None:  # assistant turns past their retention period
+                    purged = await anyio.to_thread.run_sync(turns.purge_expired)
+                    if purged:
+                        logger.info("purged %d assistant turns past retention", purged)
             except Exception:
                 # The store may be briefly unreachable; requests report that themselves.
                 logger.warning("could not purge expired idempotency keys", exc_info=True)
