@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from regenzet.adapters.persistence import sqlite_env
@@ -77,3 +78,13 @@ def assistant_for(api: Api, model: ChatModel, screen: TextScreen | None = None) 
         api.settings, api.workshop, api.services.read_models, model=model, screen=screen
     )
     return assistant
+
+
+def bedrock_client() -> Any:
+    """A real bedrock-runtime client with dummy credentials (for Stubber; no network)."""
+    return boto3.client(
+        "bedrock-runtime",
+        region_name="eu-central-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

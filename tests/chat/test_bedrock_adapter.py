@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -33,7 +32,7 @@ from regenzet.application.chat import (
 )
 
 from ..http.conftest import Api, order_id
-from .conftest import assistant_for, principal_of
+from .conftest import assistant_for, bedrock_client, principal_of
 
 MODEL = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
 LEAF_ORDER = str(order_id("leaf-balance"))
@@ -41,12 +40,7 @@ LEAF_ORDER = str(order_id("leaf-balance"))
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    bedrock = boto3.client(
-        "bedrock-runtime",
-        region_name="eu-central-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    bedrock = bedrock_client()
     with Stubber(bedrock) as stubber:
         bedrock.stubber = stubber
         yield bedrock

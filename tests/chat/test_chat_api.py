@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import boto3
 import pytest
 from botocore.stub import Stubber
 from litestar.testing import TestClient
@@ -17,7 +16,7 @@ from regenzet.entrypoints.http.app import create_app
 from regenzet.entrypoints.http.security import RateLimiter
 
 from ..http.conftest import Api, order_id
-from .conftest import assistant_for
+from .conftest import assistant_for, bedrock_client
 
 LEAF_ORDER = str(order_id("leaf-balance"))
 
@@ -162,19 +161,14 @@ def test_questions_are_rate_limited_per_subject(garage: Api, client_with: Any) -
 
 
 def test_an_unavailable_model_is_a_503_with_retry_after(garage: Api, client_with: Any) -> None:
-    bedrock_client = boto3.client(
-        "bedrock-runtime",
-        region_name="eu-central-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    with Stubber(bedrock_client) as stubber:
+    runtime = bedrock_client()
+    with Stubber(runtime) as stubber:
         for _ in range(4):  # JSON mode and SSE mode, two attempts each
             stubber.add_client_error(
                 "converse", service_error_code="ThrottlingException", http_status_code=429
             )
         model = BedrockChatModel(
-            bedrock_client,
+            runtime,
             "model",
             streaming=False,
             backoff=Backoff(max_attempts=2, sleep=lambda _: None),

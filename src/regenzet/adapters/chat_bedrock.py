@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, get_args
 
 import attrs
 from botocore.exceptions import (
@@ -33,6 +33,7 @@ from regenzet.application.chat import (
     ModelEvent,
     ModelFinished,
     ModelRequest,
+    StopReason,
     TextDelta,
     ToolCall,
     ToolCallRequested,
@@ -53,19 +54,7 @@ RETRYABLE_CODES = frozenset(
 )
 RETRYABLE_ERRORS = (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError)
 
-_STOP_REASONS = frozenset(
-    {
-        "end_turn",
-        "tool_use",
-        "max_tokens",
-        "stop_sequence",
-        "guardrail_intervened",
-        "content_filtered",
-        "malformed_model_output",
-        "malformed_tool_use",
-        "model_context_window_exceeded",
-    }
-)
+_STOP_REASONS = frozenset(get_args(StopReason))
 
 # Exception events ConverseStream can send in place of data.
 _STREAM_ERRORS = (
