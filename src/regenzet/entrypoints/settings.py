@@ -15,6 +15,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from regenzet.application.chat import ChatLimits
+
+# The loop's bounds default to the application's own defaults (one place for the numbers).
+_LIMITS = ChatLimits()
+
 
 class SettingsError(ValueError):
     """A setting is present but unusable; the message names the variable."""
@@ -112,10 +117,10 @@ class ChatSettings:
     guardrail_version: str = "DRAFT"
     max_attempts: int = 4
     read_timeout_seconds: int = 60
-    max_tool_rounds: int = 4
-    max_tokens_per_turn: int = 8000
-    max_output_tokens: int = 1024
-    max_seconds: int = 30
+    max_tool_rounds: int = _LIMITS.max_tool_rounds
+    max_tokens_per_turn: int = _LIMITS.max_tokens_per_turn
+    max_output_tokens: int = _LIMITS.max_output_tokens
+    max_seconds: int = int(_LIMITS.max_seconds)
     rate_limit_per_subject: int = 20  # questions per minute per subject (0: off)
     retention_days: int = 90
 
@@ -144,10 +149,16 @@ class ChatSettings:
             guardrail_version=env.get("REGENZET_BEDROCK_GUARDRAIL_VERSION", "").strip() or "DRAFT",
             max_attempts=_int(env, "REGENZET_BEDROCK_MAX_ATTEMPTS", 4, minimum=1),
             read_timeout_seconds=_int(env, "REGENZET_BEDROCK_READ_TIMEOUT", 60, minimum=1),
-            max_tool_rounds=_int(env, "REGENZET_CHAT_MAX_TOOL_ROUNDS", 4, minimum=1),
-            max_tokens_per_turn=_int(env, "REGENZET_CHAT_MAX_TOKENS_PER_TURN", 8000, minimum=1),
-            max_output_tokens=_int(env, "REGENZET_CHAT_MAX_OUTPUT_TOKENS", 1024, minimum=1),
-            max_seconds=_int(env, "REGENZET_CHAT_MAX_SECONDS", 30, minimum=1),
+            max_tool_rounds=_int(
+                env, "REGENZET_CHAT_MAX_TOOL_ROUNDS", _LIMITS.max_tool_rounds, minimum=1
+            ),
+            max_tokens_per_turn=_int(
+                env, "REGENZET_CHAT_MAX_TOKENS_PER_TURN", _LIMITS.max_tokens_per_turn, minimum=1
+            ),
+            max_output_tokens=_int(
+                env, "REGENZET_CHAT_MAX_OUTPUT_TOKENS", _LIMITS.max_output_tokens, minimum=1
+            ),
+            max_seconds=_int(env, "REGENZET_CHAT_MAX_SECONDS", int(_LIMITS.max_seconds), minimum=1),
             rate_limit_per_subject=_int(env, "REGENZET_CHAT_RATE_LIMIT_PER_SUBJECT", 20),
             retention_days=_int(env, "REGENZET_CHAT_RETENTION_DAYS", 90, minimum=1),
         )
