@@ -223,9 +223,15 @@ def test_throttling_is_retried_with_backoff(garage: Api, client: Any) -> None:
 def test_a_model_that_stays_unavailable_is_a_clear_error(garage: Api, client: Any) -> None:
     for code in ("ThrottlingException", "ModelTimeoutException", "ServiceUnavailableException"):
         client.stubber.add_client_error("converse", service_error_code=code, http_status_code=503)
-    events = assistant_for(garage, model(client)).ask(principal_of(garage, "eva"), "Board?")
+    assistant = assistant_for(garage, model(client))
+    events = assistant.ask(principal_of(garage, "eva"), "Board, please?")
     with pytest.raises(ChatModelUnavailableError, match="unavailable"):
         collect(events)
+    # The failed turn is still on the record.
+    assert assistant._turns is not None
+    mine, _ = assistant._turns.list_own(principal_of(garage, "eva"), limit=100)
+    failed = [t for t in mine if t["question"] == "Board, please?"]
+    assert [t["stop_reason"] for t in failed] == ["model_unavailable"]
 
 
 def test_a_refused_request_is_not_retried(garage: Api, client: Any) -> None:

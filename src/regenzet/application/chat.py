@@ -390,21 +390,27 @@ class Assistant:
             messages=[*(Message(h.role, h.text) for h in history), Message("user", question)],
             started=self._monotonic(),
         )
-        while True:
-            finished, text, calls = yield from self._model_round(turn)
-            if finished.stop_reason.startswith("malformed") and not turn.retried:
-                turn.retried = True
-                continue  # one retry, then a fallback message
-            if finished.stop_reason != "tool_use" or not calls:
-                stop = finished.stop_reason
-                turn.stop = "malformed_tool_use" if stop == "tool_use" else stop
-                turn.notice = _NOTICES.get("malformed" if "malformed" in stop else stop)
-                break
-            yield from self._tool_round(turn, text, calls)
-            bound = self._bound_hit(turn)
-            if bound:
-                turn.stop, turn.notice = bound, _NOTICES[bound]
-                break
+        try:
+            while True:
+                finished, text, calls = yield from self._model_round(turn)
+                if finished.stop_reason.startswith("malformed") and not turn.retried:
+                    turn.retried = True
+                    continue  # one retry, then a fallback message
+                if finished.stop_reason != "tool_use" or not calls:
+                    stop = finished.stop_reason
+                    turn.stop = "malformed_tool_use" if stop == "tool_use" else stop
+                    turn.notice = _NOTICES.get("malformed" if "malformed" in stop else stop)
+                    break
+                yield from self._tool_round(turn, text, calls)
+                bound = self._bound_hit(turn)
+                if bound:
+                    turn.stop, turn.notice = bound, _NOTICES[bound]
+                    break
+        except ChatModelUnavailableError as error:
+            # The tools that already ran are part of the audit trail even without an answer.
+            turn.stop, turn.notice = "model_unavailable", str(error)
+            self._finish(turn)
+            raise
         yield self._finish(turn)
 
     def _model_round(
