@@ -94,6 +94,8 @@ EXPECTED: dict[str, set[str]] = {
     "listInspections": ALL,
     "listRepairOrders": ALL,
     "getInspectionTemplate": ALL,
+    "chat": ALL,
+    "listChatTurns": ALL,
 }
 
 
@@ -136,8 +138,17 @@ def test_the_policy_table_is_the_expected_matrix() -> None:
     assert {op: {r.value for r in roles} for op, roles in POLICY.items()} == EXPECTED
 
 
+# POSTs that change no record: the assistant only reads (its tools are read-only); what it
+# stores is the caller's own audit turn.
+READ_ONLY_POSTS = {"chat"}
+
+
 def test_the_auditor_never_mutates() -> None:
-    writes = [op for op in EXPECTED if not op.startswith(("get", "find", "list", "whoAmI"))]
+    writes = [
+        op
+        for op in EXPECTED
+        if not op.startswith(("get", "find", "list", "whoAmI")) and op not in READ_ONLY_POSTS
+    ]
     assert writes
     assert [op for op in writes if Role.AUDITOR in POLICY[op]] == []
 
@@ -233,7 +244,14 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
 
 
 def test_the_bola_cases_cover_every_customer_route_that_takes_an_id() -> None:
-    customer_ops = {op for op, roles in EXPECTED.items() if C in roles} - {"whoAmI"}
+    # The assistant takes no record id: its tools' object checks are tested through the chat
+    # (tests/chat/test_chat_api.py and test_injection.py); listChatTurns lists only the
+    # caller's own turns.
+    customer_ops = {op for op, roles in EXPECTED.items() if C in roles} - {
+        "whoAmI",
+        "chat",
+        "listChatTurns",
+    }
     # Lists are covered in test_lists_api: ids in their filters, and own rows only.
     lists = {case[0] for case in LIST_BOLA_CASES} | LIST_OWN_ROWS | {"getInspectionTemplate"}
     assert {case[0] for case in BOLA_CASES} | lists == customer_ops

@@ -63,3 +63,8 @@ class ObjectAccess:
         except NotFoundError:
             return False
         return vehicle.owner_id == principal.customer_id
+
+    def technician_workload(self, principal: Principal, staff_id: UUID) -> None:
+        """Technicians see their own workload; advisors, managers and auditors everyone's."""
+        if principal.role is Role.TECHNICIAN and principal.staff_id != staff_id:
+            raise NotFoundError("technician", staff_id)

@@ -26,6 +26,13 @@ from regenzet.adapters.audit_chain import (
     SqliteChainStore,
 )
 from regenzet.adapters.audit_signing import KmsAuditSigner, LocalAuditSigner
+from regenzet.adapters.chat_bedrock import (
+    Backoff,
+    BedrockChatModel,
+    BedrockGuardrailScreen,
+    GuardrailRef,
+)
+from regenzet.adapters.chat_local import LocalChatModel
 from regenzet.adapters.clock import ManualClock, SystemClock
 from regenzet.adapters.event_log import (
     PostgresEventLogReader,
@@ -55,7 +62,17 @@ from regenzet.adapters.read_models import (
     SqliteReadModelStore,
 )
 from regenzet.adapters.vin import VininfoVinDecoder
+from regenzet.application.access import ObjectAccess
 from regenzet.application.audit import ChainFollower, ChainStore, Signer, Verifier
+from regenzet.application.chat import (
+    Assistant,
+    ChatLimits,
+    ChatModel,
+    ChatTurnLog,
+    PassThroughScreen,
+    TextScreen,
+)
+from regenzet.application.chat_tools import WorkshopTools
 from regenzet.application.idempotency import IdempotencyStore, KeyRecorder
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
@@ -80,6 +97,7 @@ __all__ = [
     "audit_signer",
     "chain_follower",
     "chain_store",
+    "chat_assistant",
     "event_log_reader",
     "event_store_env",
     "http_app_from_settings",
@@ -407,6 +425,83 @@ def notification_followers(
     return follower, MailDispatcher(store, mailer(settings), SystemClock())
 
 
+def _bedrock_client(chat: Any) -> Any:
+    """bedrock-runtime with botocore's own retries off: the adapter retries with backoff
+    (and so can be tested with Stubber), and the read timeout covers a long answer."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "bedrock-runtime",
+        region_name=chat.bedrock_region,
+        config=Config(
+            retries={"total_max_attempts": 1},
+            read_timeout=chat.read_timeout_seconds,
+            connect_timeout=5,
+        ),
+    )
+
+
+def chat_model(settings: Settings) -> tuple[ChatModel, TextScreen]:
+    """The offline assistant by default; Bedrock Converse with ``REGENZET_CHAT_MODEL=bedrock``
+    (plus ApplyGuardrail on tool results' free text when a guardrail is configured)."""
+    chat = settings.chat
+    if chat.model != "bedrock" or chat.bedrock_model_id is None:
+        return LocalChatModel(), PassThroughScreen()
+    client = _bedrock_client(chat)
+    guardrail = (
+        GuardrailRef(chat.guardrail_id, chat.guardrail_version) if chat.guardrail_id else None
+    )
+    model = BedrockChatModel(
+        client,
+        chat.bedrock_model_id,
+        temperature=chat.temperature,
+        top_p=chat.top_p,
+        guardrail=guardrail,
+        streaming=chat.bedrock_streaming,
+        backoff=Backoff(max_attempts=chat.max_attempts),
+    )
+    screen: TextScreen = (
+        BedrockGuardrailScreen(client, guardrail) if guardrail else PassThroughScreen()
+    )
+    return model, screen
+
+
+def chat_assistant(
+    settings: Settings,
+    workshop: Workshop,
+    read_models: ReadModelStore,
+    model: ChatModel | None = None,
+    screen: TextScreen | None = None,
+    record_turns: bool = True,
+) -> tuple[Assistant, ChatTurnLog]:
+    """The assistant over the workshop's queries and read models, its tools limited by the
+    API's role policy, its turns recorded beside the read models."""
+    from regenzet.entrypoints.http.policy import allowed
+
+    chat = settings.chat
+    if model is None:
+        model, configured_screen = chat_model(settings)
+        screen = screen or configured_screen
+    turns = ChatTurnLog(read_models, workshop.clock, timedelta(days=chat.retention_days))
+    tools = WorkshopTools(workshop, ObjectAccess(workshop), read_models, workshop.clock).all()
+    assistant = Assistant(
+        model,
+        tools,
+        lambda operation_id, principal: allowed(operation_id, principal.role),
+        turns if record_turns else None,  # only benchmarks leave the audit record out
+        workshop.clock,
+        ChatLimits(
+            max_tool_rounds=chat.max_tool_rounds,
+            max_tokens_per_turn=chat.max_tokens_per_turn,
+            max_output_tokens=chat.max_output_tokens,
+            max_seconds=float(chat.max_seconds),
+        ),
+        screen=screen,
+    )
+    return assistant, turns
+
+
 def http_services(
     settings: Settings,
     workshop: Workshop,
@@ -414,6 +509,7 @@ def http_services(
     verifier: TokenVerifier | None = None,
     read_models: ReadModelStore | None = None,
     audit: Verifier | None = None,
+    chat_model: ChatModel | None = None,
 ) -> HttpServices:
     """Everything the HTTP handlers need, for one workshop and store."""
     from regenzet.application.access import ObjectAccess
@@ -421,7 +517,15 @@ def http_services(
     from regenzet.entrypoints.http.routing import HttpServices
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
 
+    assistant, turns = (
+        chat_assistant(settings, workshop, read_models, model=chat_model)
+        if read_models is not None
+        else (None, None)
+    )
     return HttpServices(
+        assistant=assistant,
+        chat_turns=turns,
+        chat_limiter=RateLimiter(settings.chat.rate_limit_per_subject),
         read_models=read_models,
         audit=audit,
         workshop=workshop,

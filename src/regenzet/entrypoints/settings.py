@@ -15,6 +15,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from regenzet.application.chat import ChatLimits
+
+# The loop's bounds default to the application's own defaults (one place for the numbers).
+_LIMITS = ChatLimits()
+
 
 class SettingsError(ValueError):
     """A setting is present but unusable; the message names the variable."""
@@ -81,6 +86,84 @@ def _trusted_proxies(raw: str) -> tuple[str, ...]:
     return values
 
 
+def _float(environ: Mapping[str, str], name: str, low: float, high: float) -> float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+@attrs.frozen
+class ChatSettings:
+    """The assistant (``POST /api/v1/chat``, ADR 0027/0028).
+
+    ``model`` is ``local`` (the deterministic offline assistant, the default) or ``bedrock``
+    (Converse with tool use; needs ``bedrock_model_id``). The loop's bounds apply to both.
+    """
+
+    model: str = "local"
+    bedrock_model_id: str | None = None
+    bedrock_region: str | None = None
+    bedrock_streaming: bool = True
+    temperature: float | None = None
+    top_p: float | None = None
+    guardrail_id: str | None = None
+    guardrail_version: str = "DRAFT"
+    max_attempts: int = 4
+    read_timeout_seconds: int = 60
+    max_tool_rounds: int = _LIMITS.max_tool_rounds
+    max_tokens_per_turn: int = _LIMITS.max_tokens_per_turn
+    max_output_tokens: int = _LIMITS.max_output_tokens
+    max_seconds: int = int(_LIMITS.max_seconds)
+    rate_limit_per_subject: int = 20  # questions per minute per subject (0: off)
+    retention_days: int = 90
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChatSettings:
+        model = env.get("REGENZET_CHAT_MODEL", "").strip().lower() or "local"
+        if model not in {"local", "bedrock"}:
+            raise SettingsError("REGENZET_CHAT_MODEL must be local or bedrock")
+        model_id = env.get("REGENZET_BEDROCK_MODEL_ID", "").strip() or None
+        if model == "bedrock" and model_id is None:
+            raise SettingsError(
+                "REGENZET_BEDROCK_MODEL_ID must be set with REGENZET_CHAT_MODEL=bedrock "
+                "(a model id or inference profile, e.g. eu.anthropic.claude-sonnet-4-...)"
+            )
+        streaming = env.get("REGENZET_BEDROCK_STREAMING", "true").strip().lower()
+        if streaming not in {"true", "false", "1", "0"}:
+            raise SettingsError("REGENZET_BEDROCK_STREAMING must be true or false")
+        return cls(
+            model=model,
+            bedrock_model_id=model_id,
+            bedrock_region=env.get("REGENZET_BEDROCK_REGION", "").strip() or None,
+            bedrock_streaming=streaming in {"true", "1"},
+            temperature=_float(env, "REGENZET_CHAT_TEMPERATURE", 0.0, 1.0),
+            top_p=_float(env, "REGENZET_CHAT_TOP_P", 0.0, 1.0),
+            guardrail_id=env.get("REGENZET_BEDROCK_GUARDRAIL_ID", "").strip() or None,
+            guardrail_version=env.get("REGENZET_BEDROCK_GUARDRAIL_VERSION", "").strip() or "DRAFT",
+            max_attempts=_int(env, "REGENZET_BEDROCK_MAX_ATTEMPTS", 4, minimum=1),
+            read_timeout_seconds=_int(env, "REGENZET_BEDROCK_READ_TIMEOUT", 60, minimum=1),
+            max_tool_rounds=_int(
+                env, "REGENZET_CHAT_MAX_TOOL_ROUNDS", _LIMITS.max_tool_rounds, minimum=1
+            ),
+            max_tokens_per_turn=_int(
+                env, "REGENZET_CHAT_MAX_TOKENS_PER_TURN", _LIMITS.max_tokens_per_turn, minimum=1
+            ),
+            max_output_tokens=_int(
+                env, "REGENZET_CHAT_MAX_OUTPUT_TOKENS", _LIMITS.max_output_tokens, minimum=1
+            ),
+            max_seconds=_int(env, "REGENZET_CHAT_MAX_SECONDS", int(_LIMITS.max_seconds), minimum=1),
+            rate_limit_per_subject=_int(env, "REGENZET_CHAT_RATE_LIMIT_PER_SUBJECT", 20),
+            retention_days=_int(env, "REGENZET_CHAT_RETENTION_DAYS", 90, minimum=1),
+        )
+
+
 @attrs.frozen
 class Settings:
     data_dir: Path
@@ -126,6 +209,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     link_secret: str | None = attrs.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
+    chat: ChatSettings = attrs.field(factory=ChatSettings)
 
     @property
     def sqlite_path(self) -> Path:
@@ -201,4 +285,5 @@ class Settings:
             or "ReGenZet Garage <garage@regenzet.local>",
             public_url=_url(env.get("REGENZET_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"),
             link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
+            chat=ChatSettings.from_env(env),
         )

@@ -32,6 +32,7 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from regenzet.entrypoints.http.audit import AuditController
+from regenzet.entrypoints.http.chat import ChatController, document_event_stream
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.lists import ListController
@@ -94,6 +95,7 @@ def create_app(
             SystemController,
             ReadModelController,
             ListController,
+            ChatController,
         ],
         guards=[guard],
         security=[{"bearer": []}],
@@ -169,6 +171,7 @@ def create_app(
         on_shutdown=list(on_shutdown),
     )
     _tidy_openapi(app)
+    document_event_stream(app.openapi_schema)
     return app
 
 
@@ -197,6 +200,11 @@ async def _purge_expired_keys(services: HttpServices, app: Litestar) -> AsyncIte
                 )
                 if purged:
                     logger.info("purged %d expired idempotency keys", purged)
+                turns = services.chat_turns
+                if turns is not None:  # assistant turns past their retention period
+                    purged = await anyio.to_thread.run_sync(turns.purge_expired)
+                    if purged:
+                        logger.info("purged %d assistant turns past retention", purged)
             except Exception:
                 # The store may be briefly unreachable; requests report that themselves.
                 logger.warning("could not purge expired idempotency keys", exc_info=True)

@@ -88,6 +88,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "listRepairOrders": EVERYONE,
     "getInspectionTemplate": EVERYONE,
     # audit
+    # the assistant: everyone may ask; its tools are limited by this same table (each tool
+    # mirrors one operation above) and run with the caller's object-level checks
+    "chat": EVERYONE,
+    "listChatTurns": EVERYONE,
     # audit
     "getAuditLog": frozenset({M, AU}),
     "getAggregateHistory": frozenset({M, AU}),

@@ -209,9 +209,7 @@ class ReadModelController(Controller):
         principal: Caller,
         min_position: MinPosition = None,
     ) -> Document:
-        # Technicians see their own workload; advisors, managers and auditors everyone's.
-        if principal.role is Role.TECHNICIAN and principal.staff_id != staff_id:
-            raise NotFoundError("technician", staff_id)
+        services.access.technician_workload(principal, staff_id)
         store = _store(services)
         position = _caught_up(services, store, "technician_workload", min_position)
         doc = store.get("workload", str(staff_id))

@@ -15,6 +15,7 @@ from litestar.params import SkipValidation
 
 from regenzet.application.access import ObjectAccess
 from regenzet.application.audit import Verifier
+from regenzet.application.chat import Assistant, ChatTurnLog
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
@@ -23,7 +24,7 @@ from regenzet.application.quote_approval import QuoteApprovals
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.http.problems import etag
 from regenzet.entrypoints.http.schemas import Problem
-from regenzet.entrypoints.http.security import Gatekeeper, principal_of
+from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, principal_of
 from regenzet.entrypoints.http.writes import IdempotencyKeyHeader, IfMatchHeader, Writes
 
 API_PREFIX = "/api/v1"
@@ -45,6 +46,10 @@ class HttpServices:
     read_models: ReadModelStore | None = None
     audit: Verifier | None = None
     quote_approvals: QuoteApprovals | None = None
+    # The assistant (POST /chat), its recorded turns and its per-subject question budget.
+    assistant: Assistant | None = None
+    chat_turns: ChatTurnLog | None = None
+    chat_limiter: RateLimiter | None = None
 
 
 _DESCRIPTIONS = {
