@@ -18,7 +18,6 @@ from litestar.params import FromPath, QueryParameter
 from regenzet.application.errors import NotFoundError
 from regenzet.application.operations_models import roll_up
 from regenzet.application.projections import Query, ReadModelStore, wait_for_position
-from regenzet.domain.common import Role
 from regenzet.domain.repair_order import RepairOrderStatus
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.routing import (
