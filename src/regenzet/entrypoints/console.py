@@ -1,10 +1,29 @@
-"""Progress bars for long CLI work: on stderr (stdout stays clean for --json and pipes), and
-only on a terminal (nothing in logs)."""
+"""Console helpers shared by the commands: progress bars for long CLI work (on stderr, so
+stdout stays clean for --json and pipes, and only on a terminal), JSON log lines for the
+long-running services, and where those services leave their heartbeat."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+# Touched by the loop of `followers run` / `relay run` in $REGENZET_DATA_DIR; read by
+# `regenzet health --heartbeat` (the containers' health check).
+FOLLOWERS_HEARTBEAT = "followers.heartbeat"
+RELAY_HEARTBEAT = "relay.heartbeat"
+
+
+def json_logging() -> None:
+    """The services log one JSON object per line (CloudWatch metric filters read them)."""
+    from regenzet.entrypoints.http.problems import JsonLogFormatter
+
+    root = logging.getLogger("regenzet")
+    if not any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLogFormatter())
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 @contextmanager
@@ -27,4 +46,4 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-__all__ = ["progress"]
+__all__ = ["FOLLOWERS_HEARTBEAT", "RELAY_HEARTBEAT", "json_logging", "progress"]

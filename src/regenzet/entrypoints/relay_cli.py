@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.console import progress
+from regenzet.entrypoints.console import RELAY_HEARTBEAT, json_logging, progress
 from regenzet.entrypoints.container import (
     Container,
     event_store_env,
@@ -36,6 +36,10 @@ def relay() -> None:
 def run(once: bool) -> None:
     from regenzet.entrypoints.followers import FollowerRunner, Waker
 
+    stop = threading.Event()
+    if not once:
+        # Installed first: a SIGTERM while starting (ECS stopping a new task) is a clean stop.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = Settings.from_env()
     prepare_store(settings)
     workshop: Workshop = Container(settings=settings).services.workshop()
@@ -57,10 +61,13 @@ def run(once: bool) -> None:
             return
         channel = getattr(workshop.recorder, "channel_name", None)
         runner = FollowerRunner(
-            [publisher_relay], Waker(env, channel if settings.uses_postgres else None)
+            [publisher_relay],
+            Waker(env, channel if settings.uses_postgres else None),
+            heartbeat=settings.data_dir / RELAY_HEARTBEAT,
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        json_logging()
+        if stop.is_set():
+            return
         runner.start()
         click.echo(f"relaying integration events to {target} (Ctrl-C stops)")
         try:
