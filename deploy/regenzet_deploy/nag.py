@@ -1,4 +1,5 @@
-"""cdk-nag (AwsSolutions) wiring and the acknowledged findings, each with its reason.
+"""The reviewed findings of the security gates, each with its reason: cdk-nag (AwsSolutions)
+acknowledgments and checkov skips.
 
 cdk-nag 3 runs as a policy-validation plugin, ``Validations.of(app).add_plugins(...)``; an
 unacknowledged finding makes ``app.synth()`` fail (and writes cdk.out/validation-report.json).
@@ -8,7 +9,7 @@ stack when they recur on constructs CDK generates; never by turning a rule pack 
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 from cdk_nag import AwsSolutionsChecks
@@ -82,3 +83,30 @@ DEV_FINDINGS: list[tuple[str, str]] = [
 
 def acknowledge(stack: Stack, *, prod: bool) -> None:
     ack(stack, *STACK_FINDINGS, *([] if prod else DEV_FINDINGS))
+
+
+def checkov_skip(construct: IConstruct, *skips: tuple[str, str]) -> None:
+    """Records reviewed checkov skips (check id, reason) in the resource's template metadata,
+    where checkov reads them: they apply to that resource only, never to the whole scan."""
+    cfn = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(cfn, CfnResource), f"{construct.node.path} has no CloudFormation resource"
+    entry = cfn.get_metadata("checkov") or {"skip": []}
+    entry["skip"] = [*entry["skip"], *[{"id": i, "comment": reason} for i, reason in skips]]
+    cfn.add_metadata("checkov", entry)
+
+
+def skip_generated_providers(stack: Stack) -> None:
+    """CDK's own custom-resource provider Lambdas (e.g. the one that empties the default
+    security group) run for seconds during a deployment only."""
+    for construct in stack.node.find_all():
+        if (
+            isinstance(construct, CfnResource)
+            and construct.cfn_resource_type == "AWS::Lambda::Function"
+            and "CustomResourceProvider" in construct.node.path
+        ):
+            checkov_skip(
+                construct,
+                ("CKV_AWS_115", "CDK's deploy-time provider: invoked by CloudFormation only."),
+                ("CKV_AWS_116", "CDK's deploy-time provider: CloudFormation reports failures."),
+                ("CKV_AWS_117", "CDK's deploy-time provider: calls only the EC2 API."),
+            )

@@ -47,7 +47,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from regenzet_deploy.config import StageConfig
-from regenzet_deploy.nag import ack, acknowledge
+from regenzet_deploy.nag import ack, acknowledge, checkov_skip, skip_generated_providers
 
 APP_DB_USER = "regenzet_app"
 OWNER_DB_USER = "regenzet_owner"
@@ -93,6 +93,7 @@ class RegenzetStack(Stack):
         self._web()
         self._monitoring()
         acknowledge(self, prod=config.prod)
+        skip_generated_providers(self)
 
     # ---- keys and logs ----------------------------------------------------------------
 
@@ -210,7 +211,7 @@ class RegenzetStack(Stack):
 
     def _database(self) -> None:
         cfg = self.config
-        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17)
+        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_9)
         parameters = rds.ParameterGroup(
             self,
             "DbParameters",
@@ -255,6 +256,10 @@ class RegenzetStack(Stack):
             copy_tags_to_snapshot=True,
         )
         self.db.node.add_dependency(db_logs)
+        if not cfg.db_multi_az:
+            checkov_skip(
+                self.db, ("CKV_AWS_157", "dev runs single-AZ to halve its cost; prod is Multi-AZ.")
+            )
         assert self.db.secret is not None
         self.owner_secret = self.db.secret
         # The services connect as the least-privileged role that `regenzet db grant` sets up;
@@ -349,6 +354,10 @@ class RegenzetStack(Stack):
                 )
             ],
             removal_policy=removal,
+        )
+        checkov_skip(
+            self.log_bucket,
+            ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
         )
         self.media = s3.Bucket(
             self,
@@ -648,6 +657,17 @@ class RegenzetStack(Stack):
         )
         self.alb.log_access_logs(self.log_bucket, prefix="alb")
         listener = self.alb.add_listener("Http", port=80, open=False)
+        checkov_skip(
+            listener,
+            *[
+                (
+                    check,
+                    "TLS ends at API Gateway; this listener is on an internal ALB that only the "
+                    "VPC link's security group can reach, inside the VPC.",
+                )
+                for check in ("CKV_AWS_2", "CKV_AWS_103")
+            ],
+        )
 
         self.api_service = self._service("Api", self.api_task, desired=cfg.api_min_tasks)
         listener.add_targets(
@@ -842,6 +862,14 @@ class RegenzetStack(Stack):
         self._proxy(
             integrations, "api", authorizer=authorizer, validator=validator, api_key=True
         )
+        checkov_skip(
+            self.api.deployment_stage,
+            (
+                "CKV_AWS_120",
+                "No response caching: answers are per caller and role, and reads must see "
+                "the caller's own writes (min_position).",
+            ),
+        )
         plan = self.api.add_usage_plan(
             "Integrators",
             name=f"regenzet-{cfg.name}-integrators",
@@ -941,6 +969,13 @@ class RegenzetStack(Stack):
         cfn.add_property_override("Integration.ConnectionId", self.vpc_link.vpc_link_id)
         cfn.add_property_override("Integration.IntegrationTarget", self.alb.load_balancer_arn)
         if authorizer is None:
+            checkov_skip(
+                method,
+                (
+                    "CKV_AWS_59",
+                    "Quote-approval links carry a signed, expiring token the API verifies.",
+                ),
+            )
             Validations.of(method).acknowledge(
                 _ack(
                     "AwsSolutions-APIG4",
@@ -1015,6 +1050,14 @@ class RegenzetStack(Stack):
             dead_letter_queue=self.email_dlq,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self._log_group("EmailLogs"),
+        )
+        checkov_skip(
+            self.email_function,
+            (
+                "CKV_AWS_117",
+                "Outside the VPC on purpose: it reads no database and calls only SES, DynamoDB "
+                "and KMS, which a VPC would reach through extra endpoints or the NAT.",
+            ),
         )
         self.notifications_topic.add_subscription(
             subs.LambdaSubscription(self.email_function, dead_letter_queue=self.email_dlq)

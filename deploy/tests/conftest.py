@@ -14,11 +14,18 @@ DEPLOY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(DEPLOY))
 
 from app import build, make_app  # noqa: E402
+from regenzet_deploy.nag import add_checks  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def stacks() -> dict[str, object]:
-    return build(make_app())
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Both stages, synthesised with cdk-nag's AwsSolutions checks: an unacknowledged finding
+    fails this fixture (and so every test)."""
+    app = make_app(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    add_checks(app)
+    stacks = build(app)
+    app.synth()
+    return stacks
 
 
 @pytest.fixture(scope="session")
