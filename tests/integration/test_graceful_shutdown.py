@@ -126,7 +126,10 @@ def _read_model_names(data_dir: Path) -> list[str]:
     from regenzet.application.operations_models import operations_projections
     from regenzet.application.read_models import all_projections
 
-    return [p.name for p in [*all_projections(lambda *_: None), *operations_projections(lambda *_: None)]]
+    return [
+        p.name
+        for p in [*all_projections(lambda *_: None), *operations_projections(lambda *_: None)]
+    ]
 
 
 def _positions(data_dir: Path, names: list[str] | None = None) -> dict[str, int]:
@@ -175,19 +178,22 @@ def test_health_checks_the_api_answer(health_server: tuple[str, list[int]]) -> N
     assert failing.returncode == 1
     assert "answered 503" in failing.stderr or "503" in failing.stderr
     refused = run(["health", "--url", "http://127.0.0.1:9/health", "--timeout", "1"], {})
-    assert refused.returncode == 1 and "unhealthy" in refused.stderr
+    assert refused.returncode == 1
+    assert "unhealthy" in refused.stderr
 
 
 def test_health_checks_the_heartbeat_age(tmp_path: Path) -> None:
     beat = tmp_path / "followers.heartbeat"
     missing = run(["health", "--heartbeat", str(beat)], {})
-    assert missing.returncode == 1 and "no heartbeat" in missing.stderr
+    assert missing.returncode == 1
+    assert "no heartbeat" in missing.stderr
     beat.touch()
     assert run(["health", "--heartbeat", str(beat)], {}).returncode == 0
     old = time.time() - 120
     os.utime(beat, (old, old))
     stale = run(["health", "--heartbeat", str(beat), "--max-age", "90"], {})
-    assert stale.returncode == 1 and "old" in stale.stderr
+    assert stale.returncode == 1
+    assert "old" in stale.stderr
 
 
 def test_health_needs_exactly_one_target() -> None:
@@ -206,4 +212,5 @@ def test_the_runner_touches_its_heartbeat_and_logs_its_lag(
         runner._beat()
     assert beat.exists()
     records = [r for r in caplog.records if getattr(r, "json", {}).get("event") == "followers.lag"]
-    assert records and records[0].json["positions"] == {"only": 0}  # type: ignore[attr-defined]
+    assert records
+    assert records[0].json["positions"] == {"only": 0}

@@ -11,8 +11,16 @@ from regenzet.entrypoints.settings import Settings, SettingsError
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("", True), ("1", True), ("on", True), ("TRUE", True), ("off", False), ("0", False),
-     ("no", False), ("False", False)],
+    [
+        ("", True),
+        ("1", True),
+        ("on", True),
+        ("TRUE", True),
+        ("off", False),
+        ("0", False),
+        ("no", False),
+        ("False", False),
+    ],
 )
 def test_followers_run_in_process_unless_turned_off(raw: str, expected: bool) -> None:
     env = {"REGENZET_FOLLOWERS_IN_PROCESS": raw} if raw else {}

@@ -174,7 +174,7 @@ class FollowerRunner:
             if not callable(position):
                 continue  # the dispatcher sends due emails; it has no log position
             # The database went away: the stored positions are still consistent, just unread.
-            with contextlib.suppress(INFRASTRUCTURE_ERRORS):
+            with contextlib.suppress(*INFRASTRUCTURE_ERRORS):
                 positions[follower.name] = int(position())
         return positions
 
