@@ -525,36 +525,30 @@ class RegenzetStack(Stack):
             "REGENZET_CORS_ORIGINS": cfg.web_origin,
             "REGENZET_TRUSTED_PROXIES": self.vpc.vpc_cidr_block,
         }
-        self.api_task = self._task(
-            "Api",
-            SERVICES["api"]["command"],
-            health=SERVICES["api"]["health"],
-            cpu=cfg.api_cpu,
-            memory=cfg.api_memory_mb,
-            environment=api_env,
-            secrets=common_secrets,
-            image=image,
-            port=API_PORT,
-        )
-        self.followers_task = self._task(
-            "Followers",
-            SERVICES["followers"]["command"],
-            health=SERVICES["followers"]["health"],
-            cpu=cfg.worker_cpu,
-            memory=cfg.worker_memory_mb,
-            environment=common_env,
-            secrets=common_secrets,
-            image=image,
-        )
-        self.relay_task = self._task(
-            "Relay",
-            SERVICES["relay"]["command"],
-            health=SERVICES["relay"]["health"],
-            cpu=cfg.worker_cpu,
-            memory=cfg.worker_memory_mb,
-            environment=common_env,
-            secrets=common_secrets,
-            image=image,
+        # The three services: one image, chosen by command (deploy/services.json).
+        services = {
+            "api": (cfg.api_cpu, cfg.api_memory_mb, api_env, API_PORT),
+            "followers": (cfg.worker_cpu, cfg.worker_memory_mb, common_env, None),
+            "relay": (cfg.worker_cpu, cfg.worker_memory_mb, common_env, None),
+        }
+        tasks = {
+            name: self._task(
+                name.capitalize(),
+                SERVICES[name]["command"],
+                health=SERVICES[name]["health"],
+                cpu=cpu,
+                memory=memory,
+                environment=environment,
+                secrets=common_secrets,
+                image=image,
+                port=port,
+            )
+            for name, (cpu, memory, environment, port) in services.items()
+        }
+        self.api_task, self.followers_task, self.relay_task = (
+            tasks["api"],
+            tasks["followers"],
+            tasks["relay"],
         )
         # The one-off setup task: as the schema owner, create the tables and the app's login
         # role and grant it append-only access (docs/deploy.md, "First run").

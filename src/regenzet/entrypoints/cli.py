@@ -243,6 +243,8 @@ def auth_demo(name: str, ttl: int) -> None:
     help="Seed the demo garage first (safe to repeat) and print how to get tokens.",
 )
 def serve(host: str, port: int, seed: bool) -> None:
+    import signal
+
     import uvicorn
 
     from regenzet.entrypoints.container import http_app_from_settings
@@ -270,6 +272,10 @@ def serve(host: str, port: int, seed: bool) -> None:
         click.echo(
             f'  e.g.  curl -H "Authorization: Bearer $({prog} auth demo eva)" {base}/api/v1/me'
         )
+    # On SIGTERM uvicorn stops accepting, finishes the requests in flight, runs the shutdown
+    # hooks, then re-raises the signal it caught. Handled by this no-op, that re-raise ends the
+    # process with 0 (a clean stop, as ECS expects) instead of dying by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         app,
         host=host,
@@ -409,35 +415,20 @@ def followers() -> None:
     help="Events per transaction (default: each follower's own, 500 for read models).",
 )
 def followers_run(batch: int | None) -> None:
-    import signal
-    import threading
+    from regenzet.entrypoints.followers import run_until_stopped, runner_for, stop_on_sigterm
 
-    from regenzet.entrypoints.followers import runner_for
-
-    stop = threading.Event()
-    # Installed first: a SIGTERM while starting up (ECS stopping a new task) is a clean stop.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = stop_on_sigterm()
     container = _container()
     settings: Settings = container.settings()
     workshop = _workshop(container)
     runner = runner_for(workshop, _env(settings), settings, batch=batch)
     runner.heartbeat = settings.data_dir / FOLLOWERS_HEARTBEAT
     json_logging()
+    names = ", ".join(f.name for f in runner.followers)
     try:
-        if stop.is_set():
-            return
-        runner.start()
-        click.echo(f"following {', '.join(f.name for f in runner.followers)} (Ctrl-C stops)")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+        run_until_stopped(runner, stop, f"following {names} (Ctrl-C stops)")
     finally:
-        runner.stop()
         workshop.close()
-    positions = ", ".join(f"{name}={at}" for name, at in runner.stopped_at.items())
-    click.echo(f"stopped at a batch boundary: {positions}")
 
 
 @cli.command(

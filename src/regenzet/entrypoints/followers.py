@@ -285,6 +285,35 @@ def runner_for(
     return runner
 
 
+def stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM (how ECS stops a task). Install it first thing, so a SIGTERM
+    while starting up is a clean stop too."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def run_until_stopped(runner: FollowerRunner, stop: threading.Event, banner: str) -> None:
+    """Runs the followers until ``stop`` (SIGTERM) or Ctrl-C, then stops them at a batch
+    boundary and prints where each one stopped."""
+    import click
+
+    try:
+        if stop.is_set():
+            return
+        runner.start()
+        click.echo(banner)
+        with contextlib.suppress(KeyboardInterrupt):
+            while not stop.wait(0.5):
+                pass
+    finally:
+        runner.stop()
+    positions = ", ".join(f"{name}={at}" for name, at in runner.stopped_at.items())
+    click.echo(f"stopped at a batch boundary: {positions}")
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -3,7 +3,6 @@ and what ``regenzet demo`` runs so a laptop shows the emails and events the hist
 
 from __future__ import annotations
 
-import signal
 import threading
 from typing import Any
 
@@ -34,12 +33,15 @@ def relay() -> None:
 )
 @click.option("--once", is_flag=True, help="Publish everything pending, then exit.")
 def run(once: bool) -> None:
-    from regenzet.entrypoints.followers import FollowerRunner, Waker
+    from regenzet.entrypoints.followers import (
+        FollowerRunner,
+        Waker,
+        run_until_stopped,
+        stop_on_sigterm,
+    )
 
-    stop = threading.Event()
-    if not once:
-        # Installed first: a SIGTERM while starting (ECS stopping a new task) is a clean stop.
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # --once keeps the default SIGTERM (it ends by itself); the service stops at a batch.
+    stop = threading.Event() if once else stop_on_sigterm()
     settings = Settings.from_env()
     prepare_store(settings)
     workshop: Workshop = Container(settings=settings).services.workshop()
@@ -66,17 +68,7 @@ def run(once: bool) -> None:
             heartbeat=settings.data_dir / RELAY_HEARTBEAT,
         )
         json_logging()
-        if stop.is_set():
-            return
-        runner.start()
-        click.echo(f"relaying integration events to {target} (Ctrl-C stops)")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            runner.stop()
+        run_until_stopped(runner, stop, f"relaying integration events to {target} (Ctrl-C stops)")
     finally:
         publisher_relay.reader.close()
         store.close()
