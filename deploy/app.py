@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment
-
 from regenzet_deploy.config import STAGES
 from regenzet_deploy.nag import add_checks
 from regenzet_deploy.stack import RegenzetStack

@@ -10,9 +10,8 @@ stack when they recur on constructs CDK generates; never by turning a rule pack 
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
-from constructs import IConstruct
-
 from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
 
 
 def add_checks(app: App) -> None:

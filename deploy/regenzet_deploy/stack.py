@@ -221,9 +221,7 @@ class RegenzetStack(Stack):
         # Created before the instance so the exported Postgres log is KMS-encrypted and kept
         # as long as the others (instead of a log-retention custom resource).
         instance_id = f"regenzet-{cfg.name}"
-        db_logs = self._log_group(
-            "DbLogs", name=f"/aws/rds/instance/{instance_id}/postgresql"
-        )
+        db_logs = self._log_group("DbLogs", name=f"/aws/rds/instance/{instance_id}/postgresql")
         self.db = rds.DatabaseInstance(
             self,
             "Db",
@@ -739,7 +737,7 @@ class RegenzetStack(Stack):
             (
                 "AwsSolutions-IAM5[Resource::*]",
                 "ecr:GetAuthorizationToken has no resource-level permissions (AWS requires "
-                "\"*\"); every other statement of the execution role names its repository, "
+                '"*"); every other statement of the execution role names its repository, '
                 "log group and secrets.",
             ),
         )
@@ -853,9 +851,7 @@ class RegenzetStack(Stack):
         self._proxy(approval, "api/v1/quote-approval", authorizer=None, validator=validator)
         # Integrators: the same API with an API key, throttled per key by the usage plan.
         integrations = self.api.root.add_resource("integrations")
-        self._proxy(
-            integrations, "api", authorizer=authorizer, validator=validator, api_key=True
-        )
+        self._proxy(integrations, "api", authorizer=authorizer, validator=validator, api_key=True)
         checkov_skip(
             self.api.deployment_stage,
             (
@@ -1095,7 +1091,9 @@ class RegenzetStack(Stack):
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[
                     self.format_arn(
-                        service="ses", resource="identity", resource_name=identity.email_identity_name
+                        service="ses",
+                        resource="identity",
+                        resource_name=identity.email_identity_name,
                     ),
                     self.format_arn(
                         service="ses",
@@ -1127,9 +1125,7 @@ class RegenzetStack(Stack):
                 )
             ],
             environment_variables=[
-                amplify.CfnApp.EnvironmentVariableProperty(
-                    name="VITE_API_URL", value=self.api.url
-                ),
+                amplify.CfnApp.EnvironmentVariableProperty(name="VITE_API_URL", value=self.api.url),
                 amplify.CfnApp.EnvironmentVariableProperty(
                     name="VITE_COGNITO_CLIENT_ID", value=self.web_client.user_pool_client_id
                 ),
@@ -1247,11 +1243,15 @@ class RegenzetStack(Stack):
                 ],
             ),
             cw.GraphWidget(title="API latency", left=[self.api.metric_latency(period=five_min)]),
-            cw.GraphWidget(title="Follower lag / relay backlog", left=[follower_lag, relay_backlog]),
+            cw.GraphWidget(
+                title="Follower lag / relay backlog", left=[follower_lag, relay_backlog]
+            ),
         )
         dashboard.add_widgets(
             cw.GraphWidget(title="Database CPU", left=[self.db.metric_cpu_utilization()]),
-            cw.GraphWidget(title="Database free storage", left=[self.db.metric_free_storage_space()]),
+            cw.GraphWidget(
+                title="Database free storage", left=[self.db.metric_free_storage_space()]
+            ),
             cw.GraphWidget(
                 title="Email DLQ",
                 left=[self.email_dlq.metric_approximate_number_of_messages_visible()],
@@ -1325,8 +1325,12 @@ def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
 
 def _retention(days: int) -> logs.RetentionDays:
     """CloudWatch accepts only certain retention periods."""
-    allowed = {30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS,
-               365: logs.RetentionDays.ONE_YEAR, 731: logs.RetentionDays.TWO_YEARS}
+    allowed = {
+        30: logs.RetentionDays.ONE_MONTH,
+        90: logs.RetentionDays.THREE_MONTHS,
+        365: logs.RetentionDays.ONE_YEAR,
+        731: logs.RetentionDays.TWO_YEARS,
+    }
     if days not in allowed:
         raise ValueError(f"log retention must be one of {sorted(allowed)} days, not {days}")
     return allowed[days]

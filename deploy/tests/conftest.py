@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_cdk import App
 from aws_cdk.assertions import Template
 
 DEPLOY = Path(__file__).resolve().parent.parent

@@ -5,11 +5,10 @@ purpose (two builds, so the suite stays quick) and must fail naming what is wron
 from __future__ import annotations
 
 import pytest
+from app import build, make_app
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Template
-
-from app import build, make_app
 
 from .checks import assert_alb_internal, assert_database_private, assert_waf_attached
 

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import aws_s3 as s3
-
 from app import build, make_app
+from aws_cdk import aws_s3 as s3
 from regenzet_deploy.nag import add_checks
 
 

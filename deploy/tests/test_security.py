@@ -79,8 +79,10 @@ def test_the_api_goes_through_the_vpc_link_with_cognito_and_throttling(
     )
     methods = resources(template, "AWS::ApiGateway::Method")
     open_methods = [
-        m for m in methods.values()
-        if m["Properties"]["AuthorizationType"] == "NONE" and m["Properties"]["HttpMethod"] != "OPTIONS"
+        m
+        for m in methods.values()
+        if m["Properties"]["AuthorizationType"] == "NONE"
+        and m["Properties"]["HttpMethod"] != "OPTIONS"
     ]
     # Only the emailed quote-approval links (their own signed token) are open at the gateway.
     assert len(open_methods) == 1
@@ -143,9 +145,13 @@ def test_no_policy_allows_every_action(template: Template) -> None:
 
 
 def test_each_service_may_publish_only_to_its_own_topic(template: Template) -> None:
-    relay = [s for s in _role_statements(template, "RelayTaskTaskRole") if "sns:Publish" in _actions(s)]
+    relay = [
+        s for s in _role_statements(template, "RelayTaskTaskRole") if "sns:Publish" in _actions(s)
+    ]
     followers = [
-        s for s in _role_statements(template, "FollowersTaskTaskRole") if "sns:Publish" in _actions(s)
+        s
+        for s in _role_statements(template, "FollowersTaskTaskRole")
+        if "sns:Publish" in _actions(s)
     ]
     assert len(relay) == 1 and relay[0]["Resource"]["Ref"].startswith("DomainEvents")
     assert len(followers) == 1 and followers[0]["Resource"]["Ref"].startswith("Notifications")
@@ -155,7 +161,8 @@ def test_each_service_may_publish_only_to_its_own_topic(template: Template) -> N
 
 def test_bedrock_is_scoped_to_the_configured_model(template: Template) -> None:
     bedrock = [
-        s for s in _role_statements(template, "ApiTaskTaskRole")
+        s
+        for s in _role_statements(template, "ApiTaskTaskRole")
         if any(a.startswith("bedrock:") for a in _actions(s))
     ]
     assert len(bedrock) == 1
@@ -165,7 +172,8 @@ def test_bedrock_is_scoped_to_the_configured_model(template: Template) -> None:
 
 def test_the_email_function_sends_only_as_the_configured_sender(template: Template) -> None:
     ses = [
-        s for s in _role_statements(template, "EmailFunctionServiceRole")
+        s
+        for s in _role_statements(template, "EmailFunctionServiceRole")
         if "ses:SendEmail" in _actions(s)
     ]
     assert len(ses) == 1
@@ -175,7 +183,8 @@ def test_the_email_function_sends_only_as_the_configured_sender(template: Templa
 
 def test_media_uploads_are_limited_to_the_pending_prefix(template: Template) -> None:
     puts = [
-        s for s in _role_statements(template, "ApiTaskTaskRole")
+        s
+        for s in _role_statements(template, "ApiTaskTaskRole")
         if any(a.startswith("s3:PutObject") for a in _actions(s))
     ]
     assert puts and all("/pending/*" in json.dumps(s["Resource"]) for s in puts)

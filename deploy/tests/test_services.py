@@ -24,7 +24,14 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 def test_one_image_three_services_by_command(template: Template) -> None:
     containers = _containers(template)
-    assert containers["Api"]["Command"] == ["regenzet", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert containers["Api"]["Command"] == [
+        "regenzet",
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+    ]
     assert containers["Followers"]["Command"] == ["regenzet", "followers", "run"]
     assert containers["Relay"]["Command"] == ["regenzet", "relay", "run"]
     images = {str(c["Image"]) for name, c in containers.items()}
@@ -36,7 +43,11 @@ def test_one_image_three_services_by_command(template: Template) -> None:
 def test_each_service_has_its_health_check(template: Template) -> None:
     containers = _containers(template)
     assert containers["Api"]["HealthCheck"]["Command"] == [
-        "CMD", "regenzet", "health", "--url", "http://127.0.0.1:8000/health"
+        "CMD",
+        "regenzet",
+        "health",
+        "--url",
+        "http://127.0.0.1:8000/health",
     ]
     for name, beat in (("Followers", "followers.heartbeat"), ("Relay", "relay.heartbeat")):
         command = containers[name]["HealthCheck"]["Command"]
@@ -66,9 +77,10 @@ def test_passwords_come_from_secrets_never_plain_environment(template: Template)
     for name, container in _containers(template).items():
         env = _env(container)
         assert "REGENZET_DATABASE_PASSWORD" not in env, name
-        assert "@" in str(env["REGENZET_DATABASE_URL"]) and ":" not in str(
-            env["REGENZET_DATABASE_URL"]
-        ).split("//")[1].split("@")[0], f"{name}: a password in the URL"
+        assert (
+            "@" in str(env["REGENZET_DATABASE_URL"])
+            and ":" not in str(env["REGENZET_DATABASE_URL"]).split("//")[1].split("@")[0]
+        ), f"{name}: a password in the URL"
         secrets = {s["Name"] for s in container.get("Secrets", [])}
         assert "REGENZET_DATABASE_PASSWORD" in secrets, name
         assert env["PGSSLMODE"] == "require", name
@@ -87,18 +99,24 @@ def test_deployments_roll_back_and_the_api_scales(template: Template) -> None:
     for service in resources(template, "AWS::ECS::Service").values():
         config = service["Properties"]["DeploymentConfiguration"]
         assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-        assert service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"][
-            "AssignPublicIp"
-        ] == "DISABLED"
+        assert (
+            service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
+            == "DISABLED"
+        )
     targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert len(targets) == 1
 
 
 def test_alarms_cover_errors_lag_backlog_dlq_and_the_database(template: Template) -> None:
-    alarms = {k for k in resources(template, "AWS::CloudWatch::Alarm")}
+    alarms = set(resources(template, "AWS::CloudWatch::Alarm"))
     for prefix in (
-        "Api5xxAlarm", "ApiTargets5xxAlarm", "FollowerLagAlarm", "RelayBacklogAlarm",
-        "EmailDlqAlarm", "DbCpuAlarm", "DbStorageAlarm",
+        "Api5xxAlarm",
+        "ApiTargets5xxAlarm",
+        "FollowerLagAlarm",
+        "RelayBacklogAlarm",
+        "EmailDlqAlarm",
+        "DbCpuAlarm",
+        "DbStorageAlarm",
     ):
         assert any(a.startswith(prefix) for a in alarms), prefix
     filters = resources(template, "AWS::Logs::MetricFilter")
@@ -116,7 +134,10 @@ def test_the_web_app_has_the_spa_rewrite(template: Template) -> None:
 
 
 def test_cognito_has_the_five_roles_and_a_pkce_web_client(template: Template) -> None:
-    groups = {g["Properties"]["GroupName"] for g in resources(template, "AWS::Cognito::UserPoolGroup").values()}
+    groups = {
+        g["Properties"]["GroupName"]
+        for g in resources(template, "AWS::Cognito::UserPoolGroup").values()
+    }
     assert groups == {"customer", "advisor", "technician", "manager", "auditor"}
     clients = list(resources(template, "AWS::Cognito::UserPoolClient").values())
     assert len(clients) == 1
@@ -128,8 +149,19 @@ def test_cognito_has_the_five_roles_and_a_pkce_web_client(template: Template) ->
 def test_the_network_has_isolated_data_subnets_acls_and_endpoints(template: Template) -> None:
     endpoints = resources(template, "AWS::EC2::VPCEndpoint")
     names = {str(e["Properties"]["ServiceName"]) for e in endpoints.values()}
-    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sns", "kms", "bedrock-runtime", "s3"):
+    for service in (
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "secretsmanager",
+        "sns",
+        "kms",
+        "bedrock-runtime",
+        "s3",
+    ):
         assert any(service in n for n in names), service
     entries = resources(template, "AWS::EC2::NetworkAclEntry")
     ingress = [e for e in entries.values() if not e["Properties"].get("Egress")]
-    assert ingress and all(e["Properties"]["PortRange"] == {"From": 5432, "To": 5432} for e in ingress)
+    assert ingress and all(
+        e["Properties"]["PortRange"] == {"From": 5432, "To": 5432} for e in ingress
+    )

@@ -20,7 +20,7 @@ import pytest
 from regenzet.entrypoints.followers import FollowerRunner, Waker
 
 from .test_cli import run
-from .test_projections import _head, _prefill, _sqlite_checksum
+from .test_projections import _head, _positions, _prefill, _sqlite_checksum, follow_to_head
 
 
 class _Batches:
@@ -81,7 +81,9 @@ def test_followers_run_exits_0_on_sigterm_mid_catch_up_at_a_batch_boundary(
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(_positions(tmp_path).values()):
+        while time.monotonic() < deadline and not any(
+            _positions(tmp_path / "read_models.db").values()
+        ):
             time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
@@ -90,7 +92,7 @@ def test_followers_run_exits_0_on_sigterm_mid_catch_up_at_a_batch_boundary(
             process.kill()
     assert process.returncode == 0, err
     assert "Traceback" not in err
-    stopped = _positions(tmp_path)
+    stopped = _positions(tmp_path / "read_models.db")
     assert any(stopped.values()), "stopped before applying anything"
     assert min(stopped.values()) < head, "caught up before the signal: no mid-catch-up stop"
     # What it reports is what it stored, and every stored position is a batch boundary (a
@@ -102,21 +104,7 @@ def test_followers_run_exits_0_on_sigterm_mid_catch_up_at_a_batch_boundary(
     for name in _read_model_names(tmp_path):
         assert stopped[name] % 5 == 0 or stopped[name] == head, (name, stopped[name])
     # Resuming from there gives exactly what a quiet rebuild gives: nothing lost or doubled.
-    resumed = subprocess.Popen(
-        [sys.executable, "-m", "regenzet.entrypoints", "followers", "run"],
-        env=full,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if min(_positions(tmp_path, _read_model_names(tmp_path)).values()) >= head:
-                break
-            time.sleep(0.05)
-    finally:
-        resumed.send_signal(signal.SIGTERM)
-        assert resumed.wait(timeout=30) == 0
+    assert follow_to_head(full, tmp_path, head) == 0
     followed = _sqlite_checksum(tmp_path)
     assert run(["projections", "rebuild"], env).returncode == 0
     assert _sqlite_checksum(tmp_path) == followed
@@ -130,21 +118,6 @@ def _read_model_names(data_dir: Path) -> list[str]:
         p.name
         for p in [*all_projections(lambda *_: None), *operations_projections(lambda *_: None)]
     ]
-
-
-def _positions(data_dir: Path, names: list[str] | None = None) -> dict[str, int]:
-    path = data_dir / "read_models.db"
-    if not path.exists():
-        return {}
-    with sqlite3.connect(path) as conn:
-        try:
-            rows = conn.execute("SELECT name, position FROM rm_positions").fetchall()
-        except sqlite3.OperationalError:
-            return {}
-    found = {str(name): int(position) for name, position in rows}
-    if names is not None:
-        return {name: found.get(name, 0) for name in names}
-    return found
 
 
 @pytest.fixture
