@@ -77,7 +77,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = list(dist.glob("regenzet-*.whl"))
     assert len(wheels) == 1
     target = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=600)
     pip = [str(target / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run(
         [
