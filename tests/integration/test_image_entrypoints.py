@@ -12,9 +12,9 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,31 +233,24 @@ def test_the_three_services_run_from_the_wheel_and_stop_cleanly_on_sigterm(
         # Nobody follows now, so this read waits (2 s) for a position that never comes: a
         # request in flight when SIGTERM arrives. uvicorn must finish it before exiting.
         position = register(2)
-        answers: list[httpx.Response | BaseException] = []
-
-        def slow_read() -> None:
-            try:
-                answers.append(
-                    httpx.get(
-                        f"{base}/api/v1/board",
-                        params={"min_position": position},
-                        headers=headers,
-                        timeout=30,
-                    )
-                )
-            except BaseException as exc:  # recorded, asserted below
-                answers.append(exc)
-
-        reader = threading.Thread(target=slow_read)
-        reader.start()
-        time.sleep(0.5)
-        assert api.stop() == 0, api.stderr
-        reader.join(30)
-        assert len(answers) == 1, answers
-        assert isinstance(answers[0], httpx.Response), answers
-        assert answers[0].status_code == 503
-        assert answers[0].json()["type"].endswith("read-model-behind")
-
+        # The request is on the wire (a raw socket: sent before the signal, whatever the load).
+        conn = socket.create_connection(("127.0.0.1", port), timeout=60)
+        conn.sendall(
+            (
+                f"GET /api/v1/board?min_position={position} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            ).encode()
+        )
+        time.sleep(0.3)
+        api.process.send_signal(signal.SIGTERM)
+        raw = b""
+        while chunk := conn.recv(65536):
+            raw += chunk
+        conn.close()
+        api.stdout, api.stderr = api.process.communicate(timeout=60)
+        assert api.process.returncode == 0, api.stderr
+        assert b" 503 " in raw.split(b"\r\n", 1)[0], raw[:200]
+        assert b"read-model-behind" in raw
         assert relay.stop() == 0, relay.stderr
         assert "relaying integration events to" in relay.stdout
         for service in started:
