@@ -137,3 +137,56 @@ def test_grant_refuses_a_role_that_owns_the_log(
     refused = run(["db", "grant", "--role", role], owner)
     assert refused.returncode != 0
     assert f"role {role} owns" in refused.stderr
+
+
+def test_grant_creates_the_login_role_from_a_secret_and_keeps_it_in_sync(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """What the deploy's setup task does: the role does not exist yet; its password comes from
+    the app role's secret through an environment variable (any characters)."""
+    schema = f"login_{uuid.uuid4().hex[:8]}"
+    role = f"regenzet_app_{uuid.uuid4().hex[:8]}"
+    owner = {
+        "REGENZET_DATA_DIR": str(tmp_path),
+        "REGENZET_PG_SCHEMA": schema,
+        "REGENZET_DATABASE_URL": postgres_dsn,
+        "APP_PASSWORD": "first:p@ss/wörd?",
+    }
+
+    def stored_password() -> str | None:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = %s", (role,)
+            ).fetchone()
+        assert row is not None, "the role was not created"
+        assert row[0] is True, "the role cannot log in"
+        return row[1]
+
+    try:
+        created = run(
+            ["db", "grant", "--role", role, "--login-password-env", "APP_PASSWORD"], owner
+        )
+        assert created.returncode == 0, created.stderr
+        assert f"role {role}: created (login)" in created.stdout
+        first = stored_password()
+        assert first is not None
+        assert first.startswith("SCRAM-SHA-256$")
+
+        rotated = run(
+            ["db", "grant", "--role", role, "--login-password-env", "APP_PASSWORD"],
+            owner | {"APP_PASSWORD": "second-password"},
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        assert f"role {role}: password set" in rotated.stdout
+        assert stored_password() not in (None, first)
+
+        missing = run(["db", "grant", "--role", role, "--login-password-env", "NOT_SET"], owner)
+        assert missing.returncode == 1
+        assert "NOT_SET is unset or empty" in missing.stderr
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if exists:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

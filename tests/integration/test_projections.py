@@ -149,6 +149,27 @@ def _positions(path: Path) -> dict[str, int]:
         return {}
 
 
+def follow_to_head(full_env: dict[str, str], data_dir: Path, head: int) -> int:
+    """Runs ``regenzet followers run`` until every read model reaches ``head`` (or 120 s),
+    stops it with SIGTERM and returns its exit code."""
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "regenzet.entrypoints", "followers", "run"],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if min(_positions(data_dir / "read_models.db").values(), default=0) >= head:
+                break
+            time.sleep(0.05)
+    finally:
+        follow.send_signal(signal.SIGTERM)
+        code = follow.wait(timeout=30)
+    return code
+
+
 def _sqlite_checksum(data_dir: Path) -> str:
     from regenzet.adapters.read_models import SqliteReadModelStore
     from regenzet.application.read_models import all_projections
@@ -184,21 +205,7 @@ def test_a_rebuild_killed_mid_way_converges_after_a_restart(tmp_path: Path) -> N
     assert min(interrupted.values()) < head, "the rebuild finished before it was killed"
 
     # Start again: the follower resumes from the stored position.
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "regenzet.entrypoints", "followers", "run"],
-        env=full,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if min(_positions(tmp_path / "read_models.db").values(), default=0) >= head:
-                break
-            time.sleep(0.05)
-    finally:
-        follow.send_signal(signal.SIGTERM)
-        follow.wait(timeout=20)
+    follow_to_head(full, tmp_path, head)
     resumed = _sqlite_checksum(tmp_path)
 
     assert run(["projections", "rebuild"], env).returncode == 0

@@ -83,6 +83,23 @@ def redact(url: str) -> str:
     return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
 
 
+
+def ensure_login_role(url: str, role: str, password: str, *, connect_timeout: int = 5) -> str:
+    """Creates ``role`` as a login role with ``password``, or sets the password of an existing
+    one (so the role always matches its secret). Run as a role with CREATEROLE."""
+    p = _parts(url)
+    who = sql.Identifier(role)
+    with psycopg.connect(**p, connect_timeout=connect_timeout, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL("{} ROLE {} WITH LOGIN PASSWORD {}").format(
+                sql.SQL(verb), who, sql.Literal(password)
+            )
+        )
+    return f"role {role}: {'password set' if exists else 'created (login)'}"
+
+
 def serial_insert_key(schema: str, table: str) -> int:
     """The advisory lock every writer of the log takes (the recorder, and the trigger
     ``db grant`` installs for writers that do not use the recorder)."""

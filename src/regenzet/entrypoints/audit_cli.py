@@ -304,13 +304,29 @@ def db() -> None:
     "idempotency keys. Run it as the schema's owner (the migration role).",
 )
 @click.option("--role", "role", required=True, help="The application's database role.")
-def grant(role: str) -> None:
-    from regenzet.entrypoints.container import grant_append_only
+@click.option(
+    "--login-password-env",
+    "password_env",
+    metavar="VAR",
+    help="First create ROLE as a login role (or reset its password) with the password in "
+    "environment variable VAR: the deploy's setup task passes the app role's secret this way.",
+)
+def grant(role: str, password_env: str | None) -> None:
+    import os
+
+    from regenzet.entrypoints.container import ensure_app_login, grant_append_only
 
     settings = Settings.from_env()
     if not settings.uses_postgres:
         raise CliError("db grant needs REGENZET_DATABASE_URL (a Postgres database)")
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env) or None
+        if password is None:
+            raise CliError(f"--login-password-env: {password_env} is unset or empty")
     prepare_store(settings)
+    if password is not None:
+        click.echo(ensure_app_login(settings, role, password))
     for line in grant_append_only(settings, role):
         click.echo(line)
 

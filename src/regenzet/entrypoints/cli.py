@@ -7,7 +7,6 @@ on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -28,7 +27,12 @@ from regenzet.application.identity import (
 from regenzet.application.projections import SchemaOutdatedError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import DomainError, Role
-from regenzet.entrypoints.console import HelpGroup
+from regenzet.entrypoints.console import (
+    FOLLOWERS_HEARTBEAT,
+    RELAY_HEARTBEAT,
+    HelpGroup,
+    json_logging,
+)
 from regenzet.entrypoints.container import (
     INFRASTRUCTURE_ERRORS,
     Container,
@@ -265,19 +269,17 @@ def auth_demo(name: str, ttl: str) -> None:
     help="Seed the demo garage first (safe to repeat) and print how to get tokens.",
 )
 def serve(host: str, port: int, seed: bool) -> None:
+    import signal
+
     import uvicorn
 
     from regenzet.entrypoints.container import http_app_from_settings
-    from regenzet.entrypoints.http.problems import JsonLogFormatter
 
     settings = Settings.from_env()
     if seed:
         _seed_demo_quietly()
     app = http_app_from_settings(settings)
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogFormatter())
-    logging.getLogger("regenzet").addHandler(handler)
-    logging.getLogger("regenzet").setLevel(logging.INFO)
+    json_logging()
     base = f"http://{host}:{port}"
     click.echo(f"ReGenZet API on {base}  (store: {_store_name(settings)})")
     click.echo(f"  API docs:  {base}/schema   (Swagger UI: {base}/schema/swagger)")
@@ -296,6 +298,10 @@ def serve(host: str, port: int, seed: bool) -> None:
         click.echo(
             f'  e.g.  curl -H "Authorization: Bearer $({prog} auth demo eva)" {base}/api/v1/me'
         )
+    # On SIGTERM uvicorn stops accepting, finishes the requests in flight, runs the shutdown
+    # hooks, then re-raises the signal it caught. Handled by this no-op, that re-raise ends the
+    # process with 0 (a clean stop, as ECS expects) instead of dying by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         app,
         host=host,
@@ -436,29 +442,73 @@ def followers() -> None:
     pass
 
 
-@followers.command("run", help="Keep every read model caught up until stopped (Ctrl-C).")
-def followers_run() -> None:
-    import signal
-    import threading
+@followers.command(
+    "run",
+    help="Keep every read model caught up until stopped (Ctrl-C or SIGTERM: the batch in "
+    "flight commits, then it exits 0).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Events per transaction (default: each follower's own, 500 for read models).",
+)
+def followers_run(batch: int | None) -> None:
+    from regenzet.entrypoints.followers import run_until_stopped, runner_for, stop_on_sigterm
 
-    from regenzet.entrypoints.followers import runner_for
-
+    stop = stop_on_sigterm()
     container = _container()
     settings: Settings = container.settings()
     workshop = _workshop(container)
-    runner = runner_for(workshop, _env(settings), settings)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runner.start()
-    click.echo(f"following {', '.join(f.name for f in runner.followers)} (Ctrl-C stops)")
+    runner = runner_for(workshop, _env(settings), settings, batch=batch)
+    runner.heartbeat = settings.data_dir / FOLLOWERS_HEARTBEAT
+    json_logging()
+    names = ", ".join(f.name for f in runner.followers)
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        run_until_stopped(runner, stop, f"following {names} (Ctrl-C stops)")
     finally:
-        runner.stop()
         workshop.close()
+
+
+@cli.command(
+    help="Container health check: exit 0 when the API answers --url, or when the --heartbeat "
+    "file of `followers run` / `relay run` was touched within --max-age seconds; else 1."
+)
+@click.option("--url", metavar="URL", help="e.g. http://127.0.0.1:8000/health")
+@click.option(
+    "--heartbeat",
+    metavar="FILE",
+    help=f"e.g. $REGENZET_DATA_DIR/{FOLLOWERS_HEARTBEAT} or $REGENZET_DATA_DIR/{RELAY_HEARTBEAT}",
+)
+@click.option("--max-age", type=click.FloatRange(min=1), default=60.0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True)
+def health(url: str | None, heartbeat: str | None, max_age: float, timeout: float) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    if (url is None) == (heartbeat is None):
+        raise CliError("give exactly one of --url or --heartbeat")
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            raise CliError("--url must be an http(s):// URL")
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (checked above)
+                status = response.status
+        except (urllib.error.URLError, OSError) as exc:
+            raise CliError(f"unhealthy: {url}: {exc}") from None
+        if status != 200:
+            raise CliError(f"unhealthy: {url} answered {status}")
+        click.echo(f"healthy: {url} answered {status}")
+        return
+    try:
+        age = time.time() - Path(str(heartbeat)).stat().st_mtime
+    except OSError as exc:
+        raise CliError(f"unhealthy: no heartbeat: {exc}") from None
+    if age > max_age:
+        raise CliError(f"unhealthy: heartbeat {heartbeat} is {age:.0f} s old (max {max_age:.0f})")
+    click.echo(f"healthy: heartbeat {age:.1f} s old")
 
 
 def _env(settings: Settings) -> dict[str, str]:

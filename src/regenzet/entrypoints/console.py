@@ -1,9 +1,11 @@
-"""Console helpers shared by the CLI's command groups: progress bars for long work (on
-stderr, so stdout stays clean for --json and pipes, and only on a terminal) and a command
-group whose listing shows each command's whole first sentence."""
+"""Console helpers shared by the commands: progress bars for long CLI work (on stderr, so
+stdout stays clean for --json and pipes, and only on a terminal), a command group whose
+listing shows each command's whole first sentence, JSON log lines for the long-running
+services, and where those services leave their heartbeat."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,6 +28,24 @@ class HelpGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+# Touched by the loop of `followers run` / `relay run` in $REGENZET_DATA_DIR; read by
+# `regenzet health --heartbeat` (the containers' health check).
+FOLLOWERS_HEARTBEAT = "followers.heartbeat"
+RELAY_HEARTBEAT = "relay.heartbeat"
+
+
+def json_logging() -> None:
+    """The services log one JSON object per line (CloudWatch metric filters read them)."""
+    from regenzet.entrypoints.http.problems import JsonLogFormatter
+
+    root = logging.getLogger("regenzet")
+    if not any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLogFormatter())
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 @contextmanager
 def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """Yields ``advance(n)``."""
@@ -46,4 +66,4 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-__all__ = ["HelpGroup", "progress"]
+__all__ = ["FOLLOWERS_HEARTBEAT", "RELAY_HEARTBEAT", "HelpGroup", "json_logging", "progress"]

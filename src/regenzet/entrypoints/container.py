@@ -46,6 +46,7 @@ from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotification
 from regenzet.adapters.persistence import (
     DatabaseUnavailableError,
     SerialInsertPostgresRecorder,
+    ensure_login_role,
     ensure_postgres,
     memory_env,
     postgres_env,
@@ -324,6 +325,15 @@ def verifier(workshop: Workshop, env: dict[str, str], settings: Settings) -> Ver
 APPEND_ONLY_TABLES = ("regenzet_events", "regenzet_snapshots", CHAIN_TABLE, CHECKPOINT_TABLE)
 
 
+def ensure_app_login(settings: Settings, role: str, password: str) -> str:
+    """Creates the application's login role (or resets its password to ``password``)."""
+    if settings.database_url is None:
+        raise SettingsError("creating a login role needs REGENZET_DATABASE_URL (Postgres)")
+    return ensure_login_role(
+        settings.database_url, role, password, connect_timeout=settings.pg_connect_timeout
+    )
+
+
 def grant_append_only(settings: Settings, role: str) -> list[str]:
     """Creates the log, snapshots and audit chain (owned by the caller, the schema's owner),
     then grants ``role`` append-only access to them (``regenzet db grant``). The role creates
@@ -553,23 +563,41 @@ def http_app_from_settings(settings: Settings) -> Litestar:
     container = Container(settings=settings)
     workshop: Workshop = container.services.workshop()
     env = event_store_env(settings)
-    # The read models are kept up to date by followers in a background thread of this process
-    # (a separate ``regenzet followers run`` service may follow too: they take turns safely).
-    runner = runner_for(workshop, env, settings)
-    for follower in runner.followers:
-        follower.check_schema()  # an outdated read model stops start-up with one clear line
+    on_startup: list[Callable[[], None]] = []
+    closers: list[Callable[[], None]] = []
+    if settings.followers_in_process:
+        # The read models are kept up to date by followers in a background thread of this
+        # process (a separate ``regenzet followers run`` may follow too: they take turns safely).
+        runner = runner_for(workshop, env, settings)
+        for follower in runner.followers:
+            follower.check_schema()  # an outdated read model stops start-up with one clear line
+        read_models = runner.read_models
+        on_startup.append(runner.start)
+        closers.append(runner.stop)  # the batch in flight commits, then it closes its own
+    else:
+        # REGENZET_FOLLOWERS_IN_PROCESS=off: the followers service keeps the read models; the
+        # API only reads them, and still refuses to start on an outdated schema.
+        from regenzet.entrypoints.followers import build_followers
+
+        followers, read_models = build_followers(workshop, env, settings)
+        for follower in followers:
+            follower.check_schema()
+        closers.append(read_models.close)
+        if followers:
+            closers.append(followers[0].reader.close)
     audit = verifier(workshop, env, settings)
-    services = http_services(settings, workshop, env, read_models=runner.read_models, audit=audit)
+    services = http_services(settings, workshop, env, read_models=read_models, audit=audit)
 
     def close() -> None:
-        runner.stop()
+        for closer in closers:
+            closer()
         for closable in (audit.store, audit.reader, services.idempotency):
             closable.close()
 
     return create_app(
         services,
         cors_origins=settings.cors_origins,
-        on_startup=[runner.start],
+        on_startup=on_startup,
         on_shutdown=[close],
     )
 

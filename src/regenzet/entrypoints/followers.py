@@ -8,10 +8,12 @@ same transaction as the read-model rows.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -41,6 +43,14 @@ SQLITE_POLL_SECONDS = 0.02
 # Postgres pushes NOTIFY; a lost notification costs at most this long.
 POSTGRES_FALLBACK_POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 10.0
+# How long stop() waits for the batch in flight to commit. Below ECS's stopTimeout (30 s by
+# default), so a task stopped on SIGTERM ends at a batch boundary, not with SIGKILL.
+STOP_TIMEOUT_SECONDS = 25.0
+# Liveness for container health checks: the loop touches its heartbeat file this often.
+HEARTBEAT_SECONDS = 1.0
+# A JSON log line with the lag behind the head of the log this often (a CloudWatch metric
+# filter turns it into the follower-lag / relay-backlog metric).
+LAG_REPORT_SECONDS = 60.0
 
 
 def build_followers(
@@ -114,6 +124,8 @@ class FollowerRunner:
     read_models: ReadModelStore | None = None
     chain: ChainFollower | None = None
     closables: list[Any]
+    # Each follower's position once stopped (empty until then).
+    stopped_at: dict[str, int]
 
     def __init__(
         self,
@@ -121,9 +133,16 @@ class FollowerRunner:
         waker: Waker,
         *,
         on_error: Callable[[Exception], None] | None = None,
+        heartbeat: Path | None = None,
+        lag_report_every: float = LAG_REPORT_SECONDS,
     ) -> None:
         self.followers = list(followers)
+        self.heartbeat = heartbeat
+        self.lag_report_every = lag_report_every
+        self._last_beat = 0.0
+        self._last_report = 0.0
         self.closables = []
+        self.stopped_at = {}
         self.waker = waker
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -135,10 +154,16 @@ class FollowerRunner:
         self.thread = threading.Thread(target=self.run, name="regenzet-followers", daemon=True)
         self.thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stops at a batch boundary: the batch being applied commits (with its position),
+        no further batch starts; then closes what the runner opened."""
         self.stop_event.set()
         if self.thread is not None:
             self.thread.join(timeout)
+            if self.thread.is_alive():
+                logger.warning("followers still busy after %.0f s; stopping anyway", timeout)
+            else:
+                self.stopped_at = self._positions()
         self.waker.close()
         closables, self.closables = self.closables, []
         for closable in closables:
@@ -147,14 +172,61 @@ class FollowerRunner:
             except Exception:  # shutting down: report, close the rest
                 logger.exception("closing %r failed", closable)
 
+    def _positions(self) -> dict[str, int]:
+        positions: dict[str, int] = {}
+        for follower in self.followers:
+            position = getattr(follower, "position", None)
+            if not callable(position):
+                continue  # the dispatcher sends due emails; it has no log position
+            # The database went away: the stored positions are still consistent, just unread.
+            with contextlib.suppress(*INFRASTRUCTURE_ERRORS):
+                positions[follower.name] = int(position())
+        return positions
+
+    def lag(self) -> dict[str, Any]:
+        """The head of the log, each follower's position and the largest gap."""
+        readers = [f.reader for f in self.followers if hasattr(f, "reader")]
+        head = max((int(r.max_notification_id()) for r in readers[:1]), default=0)
+        positions = self._positions()
+        return {
+            "head": head,
+            "lag": max((head - p for p in positions.values()), default=0),
+            "positions": positions,
+        }
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if self.heartbeat is not None and now - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = now
+            try:
+                self.heartbeat.touch()
+            except OSError as exc:  # a full or read-only disk must not stop the followers
+                logger.warning("cannot touch heartbeat %s: %s", self.heartbeat, exc)
+        if now - self._last_report >= self.lag_report_every:
+            self._last_report = now
+            try:
+                report = self.lag()
+            except INFRASTRUCTURE_ERRORS as exc:
+                logger.warning("cannot measure the followers' lag: %s", exc)
+                return
+            logger.info(
+                "followers lag %s behind head %s",
+                report["lag"],
+                report["head"],
+                extra={"json": {"event": "followers.lag", **report}},
+            )
+
     def run(self) -> None:
         # Each follower is supervised on its own: one that fails (a bug in one projection, a
         # lost connection) backs off alone, and the others keep following.
         backoff = {id(f): 0.0 for f in self.followers}
         not_before = {id(f): 0.0 for f in self.followers}
         while not self.stop_event.is_set():
+            self._beat()
             applied = 0
             for follower in self.followers:
+                if self.stop_event.is_set():
+                    break  # between batches: every applied batch has committed its position
                 key = id(follower)
                 if time.monotonic() < not_before[key]:
                     continue
@@ -184,7 +256,9 @@ class FollowerRunner:
                 self.waker.wait(self.stop_event)
 
 
-def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> FollowerRunner:
+def runner_for(
+    workshop: Workshop, env: dict[str, str], settings: Settings, *, batch: int | None = None
+) -> FollowerRunner:
     """Every follower of the log: the read models, the audit hash chain, the email policy and
     its dispatcher, and, when integration events go to the local file (no SNS topic), the
     relay. With SNS the relay is its own service (``regenzet relay run``)."""
@@ -200,6 +274,10 @@ def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> F
     runner = FollowerRunner(
         [*followers, *extra], Waker(env, channel if settings.uses_postgres else None)
     )
+    if batch is not None:  # events per transaction, for every follower that reads in batches
+        for follower in runner.followers:
+            if hasattr(follower, "batch"):
+                follower.batch = batch
     runner.read_models = store
     runner.chain = chain
     # Closed by stop(): the runner made them (the read-model store is shared with the API,
@@ -210,6 +288,35 @@ def runner_for(workshop: Workshop, env: dict[str, str], settings: Settings) -> F
     if followers:
         runner.closables.append(followers[0].reader)
     return runner
+
+
+def stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM (how ECS stops a task). Install it first thing, so a SIGTERM
+    while starting up is a clean stop too."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def run_until_stopped(runner: FollowerRunner, stop: threading.Event, banner: str) -> None:
+    """Runs the followers until ``stop`` (SIGTERM) or Ctrl-C, then stops them at a batch
+    boundary and prints where each one stopped."""
+    import click
+
+    try:
+        if stop.is_set():
+            return
+        runner.start()
+        click.echo(banner)
+        with contextlib.suppress(KeyboardInterrupt):
+            while not stop.wait(0.5):
+                pass
+    finally:
+        runner.stop()
+    positions = ", ".join(f"{name}={at}" for name, at in runner.stopped_at.items())
+    click.echo(f"stopped at a batch boundary: {positions}")
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:

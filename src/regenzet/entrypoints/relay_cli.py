@@ -3,14 +3,13 @@ and what ``regenzet demo`` runs so a laptop shows the emails and events the hist
 
 from __future__ import annotations
 
-import signal
 import threading
 from typing import Any
 
 import click
 
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.console import HelpGroup, progress
+from regenzet.entrypoints.console import RELAY_HEARTBEAT, HelpGroup, json_logging, progress
 from regenzet.entrypoints.container import (
     Container,
     event_store_env,
@@ -37,8 +36,15 @@ def relay() -> None:
 )
 @click.option("--once", is_flag=True, help="Publish everything pending, then exit.")
 def run(once: bool) -> None:
-    from regenzet.entrypoints.followers import FollowerRunner, Waker
+    from regenzet.entrypoints.followers import (
+        FollowerRunner,
+        Waker,
+        run_until_stopped,
+        stop_on_sigterm,
+    )
 
+    # --once keeps the default SIGTERM (it ends by itself); the service stops at a batch.
+    stop = threading.Event() if once else stop_on_sigterm()
     settings = Settings.from_env()
     prepare_store(settings)
     workshop: Workshop = Container(settings=settings).services.workshop()
@@ -60,19 +66,12 @@ def run(once: bool) -> None:
             return
         channel = getattr(workshop.recorder, "channel_name", None)
         runner = FollowerRunner(
-            [publisher_relay], Waker(env, channel if settings.uses_postgres else None)
+            [publisher_relay],
+            Waker(env, channel if settings.uses_postgres else None),
+            heartbeat=settings.data_dir / RELAY_HEARTBEAT,
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        runner.start()
-        click.echo(f"relaying integration events to {target} (Ctrl-C stops)")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            runner.stop()
+        json_logging()
+        run_until_stopped(runner, stop, f"relaying integration events to {target} (Ctrl-C stops)")
     finally:
         publisher_relay.reader.close()
         store.close()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 
@@ -68,6 +68,33 @@ def _link_secret(raw: str | None) -> str | None:
     if len(raw.strip()) < 32:
         raise SettingsError("REGENZET_LINK_SECRET must be at least 32 characters")
     return raw.strip()
+
+
+def _with_password(url: str, password: str) -> str:
+    """The URL with its password replaced (URL-quoted: a generated secret may hold @, : or /).
+
+    Containers get the password from a secret (ECS injects one variable per secret field) and
+    the rest of the URL as plain configuration."""
+    split = urlsplit(url)
+    user = split.username or ""
+    host = split.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if split.port:
+        netloc += f":{split.port}"
+    return urlunsplit((split.scheme, netloc, split.path, split.query, split.fragment))
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be on or off (1/0, true/false), not {raw!r}")
 
 
 def _list(raw: str) -> tuple[str, ...]:
@@ -210,6 +237,10 @@ class Settings:
     link_secret: str | None = attrs.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     chat: ChatSettings = attrs.field(factory=ChatSettings)
+    # The API runs the followers in a background thread (a laptop needs no second process).
+    # Off in production, where ``regenzet followers run`` is its own service: API tasks scale
+    # with traffic and should not each follow the log.
+    followers_in_process: bool = True
 
     @property
     def sqlite_path(self) -> Path:
@@ -228,6 +259,13 @@ class Settings:
                 "REGENZET_DATABASE_URL must be a postgresql:// URL "
                 "(leave it unset for the embedded SQLite store)"
             )
+        password = env.get("REGENZET_DATABASE_PASSWORD") or None
+        if password is not None:
+            if url is None:
+                raise SettingsError(
+                    "REGENZET_DATABASE_PASSWORD is set but REGENZET_DATABASE_URL is not"
+                )
+            url = _with_password(url, password)
         raw_tax = env.get("REGENZET_TAX_RATE", "0.21").strip()
         try:
             tax_rate = Decimal(raw_tax)
@@ -286,4 +324,5 @@ class Settings:
             public_url=_url(env.get("REGENZET_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"),
             link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
             chat=ChatSettings.from_env(env),
+            followers_in_process=_flag(env, "REGENZET_FOLLOWERS_IN_PROCESS", True),
         )
