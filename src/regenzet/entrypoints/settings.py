@@ -125,6 +125,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     link_secret: str | None = attrs.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
+    # The built web app (web/dist) served at / by the API; None serves no app.
+    web_dist: Path | None = None
 
     @property
     def sqlite_path(self) -> Path:
@@ -200,4 +202,14 @@ class Settings:
             or "ReGenZet Garage <garage@regenzet.local>",
             public_url=_url(env.get("REGENZET_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"),
             link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
+            web_dist=_web_dist(env.get("REGENZET_WEB_DIST")),
         )
+
+
+def _web_dist(raw: str | None) -> Path | None:
+    """``REGENZET_WEB_DIST``: where the built web app is (default ``web/dist``); ``off`` serves
+    none (an API-only task behind a CDN that hosts the app)."""
+    value = (raw or "").strip()
+    if value.lower() == "off":
+        return None
+    return Path(value or "web/dist")

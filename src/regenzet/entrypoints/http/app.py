@@ -53,6 +53,7 @@ def create_app(
     services: HttpServices,
     *,
     cors_origins: tuple[str, ...] = (),
+    extra_routes: Sequence[Any] = (),
     on_startup: Sequence[Callable[[], None]] = (),
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Litestar:
@@ -83,7 +84,8 @@ def create_app(
         return services
 
     app = Litestar(
-        route_handlers=[api, health, ready],
+        # Outside the guarded API: the local sign-in and the web app (spa.py), when mounted.
+        route_handlers=[api, health, ready, *extra_routes],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "writes": Provide(provide_writes, sync_to_thread=False),
