@@ -1,0 +1,11 @@
+import { chromium } from "playwright-core";
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox","--disable-gpu","--disable-background-networking","--disable-component-update","--disable-sync","--disable-dev-shm-usage"] });
+const page = await browser.newPage();
+page.on("console", (m) => console.log("console", m.type(), m.text().slice(0,300)));
+page.on("pageerror", (e) => console.log("pageerror", e.message));
+await page.goto(process.argv[2], { waitUntil: "commit" });
+await new Promise(r => setTimeout(r, 1500));
+const r = await Promise.race([page.evaluate(() => document.getElementById("root").innerHTML.slice(0, 300)), new Promise(r => setTimeout(() => r("BLOCKED"), 5000))]);
+console.log(r);
+await browser.close();
+process.exit(0);
