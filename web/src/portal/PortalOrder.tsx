@@ -66,7 +66,7 @@ function PortalJob({ order, job }: { order: Schemas["RepairOrderView"]; job: Sch
           <Text>{money(job.amount, order.currency)}</Text>
         </Group>
       </Group>
-      {job.status === "quoted" && order.status === "awaiting_approval" && (
+      {job.status === "quoted" && !["closed", "cancelled"].includes(order.status) && (
         <Group align="end">
           <Act size="sm" color="green" run={() => unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/jobs/{job_id}/approve", { params: { path, header: { "Idempotency-Key": idempotencyKey() } }, body: {} }))}>
             Approve
