@@ -1,6 +1,7 @@
 import { Burger, Button, Group, NavLink, Stack, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Link, Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
+import { takeNext } from "./auth/next";
 import { signOut } from "./auth/signIn";
 import type { Role } from "./auth/session";
 import { useIdentity } from "./auth/useSession";
@@ -43,6 +44,8 @@ export function Shell() {
                 onClick={async () => {
                   await signOut();
                   await navigate({ to: "/sign-in" });
+                  takeNext(); // a chosen sign-out is not a deep link to come back to
+
                 }}
               >
                 Sign out
