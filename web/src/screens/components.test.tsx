@@ -8,9 +8,7 @@ import { HvWizard } from "./HvWizard";
 import { BoardCard } from "./Board";
 import type { BoardItem } from "../api/readModels";
 
-vi.mock("@tanstack/react-router", () => ({
-  Link: ({ children, to }: { children: unknown; to: string }) => <a href={to}>{children as string}</a>,
-}));
+vi.mock("../router", () => ({ router: { navigate: vi.fn() } }));
 
 describe("ProblemAlert", () => {
   it("shows the domain's rule for a 409", () => {
