@@ -306,7 +306,7 @@ export function ClockButtons({ order, job, clockedOn }: { order: Order; job: Job
           </Text>
         )}
       </Stack>
-      {job.clocked_hours !== "0.00" && (
+      {(job.status === "in_progress" || job.clocked_hours !== "0.00") && (
         <Act
           className="tablet-button"
           variant="default"
