@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -515,6 +516,27 @@ def _env(settings: Settings) -> dict[str, str]:
     from regenzet.entrypoints.container import event_store_env
 
     return event_store_env(settings)
+
+
+@cli.command(
+    "openapi",
+    help="Write the API's OpenAPI document (no server or database needed; the web app's "
+    "client types are generated from it).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="File to write (default: stdout).",
+)
+def openapi(output: Path | None) -> None:
+    from regenzet.entrypoints.container import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 def _register_optional_commands() -> None:

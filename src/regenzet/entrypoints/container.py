@@ -107,6 +107,7 @@ __all__ = [
     "mailer",
     "memory_env",
     "notification_followers",
+    "openapi_document",
     "postgres_conninfo",
     "prepare_store",
     "publisher",
@@ -118,6 +119,7 @@ __all__ = [
     "token_issuer",
     "token_verifier",
     "verifier",
+    "web_routes",
     "workshop_for",
 ]
 
@@ -597,9 +599,53 @@ def http_app_from_settings(settings: Settings) -> Litestar:
     return create_app(
         services,
         cors_origins=settings.cors_origins,
+        extra_routes=web_routes(settings, workshop.clock),
         on_startup=on_startup,
         on_shutdown=[close],
     )
+
+
+def web_routes(settings: Settings, clock: Clock) -> list[Any]:
+    """The routes outside the API: the local sign-in (only when tokens are signed locally) and
+    the built web app with its ``/config.json`` (how the browser signs in)."""
+    from regenzet.entrypoints.http.local_sign_in import local_sign_in_router
+    from regenzet.entrypoints.http.spa import WebConfig, spa_handlers
+
+    routes: list[Any] = []
+    if settings.jwks_url is None:
+        routes.append(local_sign_in_router(token_issuer(settings), clock))
+        config = WebConfig(auth="local")
+    else:
+        # Cognito: the issuer is the OIDC authority and the ID token's audience the app client.
+        config = WebConfig(
+            auth="oidc", oidc_authority=settings.jwt_issuer, oidc_client_id=settings.jwt_audience
+        )
+    if settings.web_dist is not None:
+        routes += spa_handlers(settings.web_dist, config)
+    return routes
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, built without a server or a database: the app on an
+    in-memory store with a throwaway key, as the local setup mounts it (with the local sign-in).
+    The web app's client types are generated from it (``regenzet openapi``)."""
+    from regenzet.entrypoints.http.app import create_app
+    from regenzet.entrypoints.http.local_sign_in import local_sign_in_router
+
+    settings = Settings(data_dir=Path("."), database_url=None)
+    keys = LocalKeyPair.generate()
+    clock = SystemClock()
+    workshop = workshop_for({}, clock)
+    try:
+        verifier = JwtTokenVerifier.local(
+            keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        services = http_services(settings, workshop, {}, verifier=verifier)
+        issuer = LocalTokenIssuer(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        app = create_app(services, extra_routes=[local_sign_in_router(issuer, clock)])
+        return app.openapi_schema.to_schema()
+    finally:
+        workshop.close()
 
 
 class Core(containers.DeclarativeContainer):

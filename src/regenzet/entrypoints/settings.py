@@ -241,6 +241,8 @@ class Settings:
     # Off in production, where ``regenzet followers run`` is its own service: API tasks scale
     # with traffic and should not each follow the log.
     followers_in_process: bool = True
+    # The built web app (web/dist) served at / by the API; None serves no app.
+    web_dist: Path | None = None
 
     @property
     def sqlite_path(self) -> Path:
@@ -325,4 +327,14 @@ class Settings:
             link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
             chat=ChatSettings.from_env(env),
             followers_in_process=_flag(env, "REGENZET_FOLLOWERS_IN_PROCESS", True),
+            web_dist=_web_dist(env.get("REGENZET_WEB_DIST")),
         )
+
+
+def _web_dist(raw: str | None) -> Path | None:
+    """``REGENZET_WEB_DIST``: where the built web app is (default ``web/dist``); ``off`` serves
+    none (an API-only task behind a CDN that hosts the app)."""
+    value = (raw or "").strip()
+    if value.lower() == "off":
+        return None
+    return Path(value or "web/dist")

@@ -73,6 +73,7 @@ def create_app(
     services: HttpServices,
     *,
     cors_origins: tuple[str, ...] = (),
+    extra_routes: Sequence[Any] = (),
     on_startup: Sequence[Callable[[], None]] = (),
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Litestar:
@@ -113,6 +114,7 @@ def create_app(
         return services
 
     app = Litestar(
+        # Outside the guarded API: the local sign-in and the web app (spa.py), when mounted.
         route_handlers=[
             api,
             links,
@@ -121,6 +123,7 @@ def create_app(
             create_static_files_router(
                 path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
             ),
+            *extra_routes,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

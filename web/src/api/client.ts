@@ -1,0 +1,88 @@
+/**
+ * The typed API client: openapi-fetch over the types generated from the server's OpenAPI
+ * document (src/api/schema.d.ts, `npm run api:types`). Every request carries the session's
+ * bearer token; a 401 ends the session (the app shows the sign-in page again).
+ */
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+import { session } from "../auth/session";
+
+export type Schemas = components["schemas"];
+export type ProblemBody = Schemas["Problem"];
+
+/** An RFC 9457 problem the API answered with, or a network failure (status 0). */
+export class ApiProblem extends Error {
+  readonly status: number;
+  readonly problem: Partial<ProblemBody>;
+  readonly retryAfter: number | null;
+
+  constructor(status: number, problem: Partial<ProblemBody>, retryAfter: number | null = null) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+    this.name = "ApiProblem";
+    this.status = status;
+    this.problem = problem;
+    this.retryAfter = retryAfter;
+  }
+
+  /** What to show a person: the domain's rule for a 409, "try again" for a 503... */
+  get userMessage(): string {
+    switch (this.status) {
+      case 0:
+        return "The garage server cannot be reached. Check the connection and try again.";
+      case 401:
+        return "Your session has ended. Please sign in again.";
+      case 403:
+        return "Your role may not do this.";
+      case 404:
+        return this.problem.detail ?? "Not found (or not yours to see).";
+      case 409:
+        return this.problem.detail ?? "A business rule refused this.";
+      case 412:
+        return "Someone changed this record meanwhile. Reload and try again.";
+      case 429:
+        return `Too many requests. Try again in ${this.retryAfter ?? 1} s.`;
+      case 503:
+        return "The service is briefly unavailable. Please try again in a moment.";
+      default:
+        return this.problem.detail ?? this.problem.title ?? `Unexpected error (HTTP ${this.status}).`;
+    }
+  }
+}
+
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = session.token();
+    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+  async onResponse({ response }) {
+    if (response.status === 401 && session.token()) session.expire();
+    return response;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "" });
+api.use(auth);
+
+type Outcome<T> = { data?: T; error?: unknown; response: Response };
+
+/** The body of a successful response, or an ApiProblem thrown for anything else. */
+export async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
+  let outcome: Outcome<T>;
+  try {
+    outcome = await call;
+  } catch (cause) {
+    throw new ApiProblem(0, { title: "Network error", detail: String(cause) });
+  }
+  const { data, error, response } = outcome;
+  if (response.ok && data !== undefined) return data;
+  if (response.ok) return undefined as T;
+  const retry = response.headers.get("Retry-After");
+  const body = (typeof error === "object" && error !== null ? error : {}) as Partial<ProblemBody>;
+  throw new ApiProblem(response.status, body, retry ? Number(retry) : null);
+}
+
+/** A fresh Idempotency-Key per user action, so a retried click never does the thing twice. */
+export function idempotencyKey(): string {
+  return crypto.randomUUID();
+}
