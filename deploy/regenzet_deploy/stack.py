@@ -507,7 +507,8 @@ class RegenzetStack(Stack):
             "REGENZET_MAIL_FROM": cfg.mail_from,
             "REGENZET_PUBLIC_URL": cfg.web_origin,
             "REGENZET_AUDIT_KMS_KEY_ID": self.audit_key.key_arn,
-            # Read by the media and chat adapters (docs/deploy.md, "Configuration").
+            # The bucket for the media adapter (issue 13; nothing reads it yet) and the model
+            # the assistant's Bedrock adapter calls (docs/deploy.md, "Configuration").
             "REGENZET_MEDIA_BUCKET": self.media.bucket_name,
             "REGENZET_BEDROCK_MODEL_ID": cfg.bedrock_model_id,
         }
@@ -520,6 +521,8 @@ class RegenzetStack(Stack):
         api_env = {
             **common_env,
             "REGENZET_FOLLOWERS_IN_PROCESS": "off",
+            # The assistant runs in the API (ADR 0028) on Bedrock; locally it is offline.
+            "REGENZET_CHAT_MODEL": "bedrock",
             "REGENZET_CORS_ORIGINS": cfg.web_origin,
             "REGENZET_TRUSTED_PROXIES": self.vpc.vpc_cidr_block,
         }
