@@ -35,6 +35,7 @@ from eventsourcing.domain import Aggregate, event
 from regenzet.domain.common import (
     Actor,
     InvalidStateError,
+    canonical_copy,
     check_aware,
     check_canonical_decimal,
     check_currency,
@@ -306,8 +307,17 @@ class Job:
         return labour + sum((line.amount for line in self.parts), _ZERO)
 
     def invoice_lines(self) -> list[InvoiceLine]:
+        # The quoted lines may predate the canonical rule (ADR 0013): the Invoiced event
+        # copies their decimals canonically (the amounts are computed from the exact values).
         lines = [
-            InvoiceLine(self.job_id, "labour", line.description, line.hours, line.rate, line.amount)
+            InvoiceLine(
+                self.job_id,
+                "labour",
+                line.description,
+                canonical_copy(line.hours),
+                canonical_copy(line.rate),
+                line.amount,
+            )
             for line in self.labour
         ]
         lines += [
@@ -315,8 +325,8 @@ class Job:
                 self.job_id,
                 "part",
                 f"{line.description} ({line.part_number})",
-                line.quantity,
-                line.unit_price,
+                canonical_copy(line.quantity),
+                canonical_copy(line.unit_price),
                 line.amount,
             )
             for line in self.parts
