@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from regenzet.domain.common import is_canonical_decimal_text
+
 
 class SettingsError(ValueError):
     """A setting is present but unusable; the message names the variable."""
@@ -152,6 +154,12 @@ class Settings:
             ) from None
         if not tax_rate.is_finite() or not Decimal(0) <= tax_rate <= Decimal(1):
             raise SettingsError("REGENZET_TAX_RATE must be between 0 and 1")
+        if not is_canonical_decimal_text(str(tax_rate)):
+            # The domain refuses a non-canonical rate at every invoice (ADR 0013): say so now.
+            raise SettingsError(
+                "REGENZET_TAX_RATE must be a plain decimal with at most 6 decimals, "
+                f"such as 0.21, not {raw_tax!r}"
+            )
         jwks_url = env.get("REGENZET_JWKS_URL", "").strip() or None
         jwt_issuer = env.get("REGENZET_JWT_ISSUER", "").strip()
         jwt_audience = env.get("REGENZET_JWT_AUDIENCE", "").strip()
