@@ -89,3 +89,17 @@ def test_a_line_recorded_before_the_rule_still_loads() -> None:
     assert line.amount == Decimal("850.00")
     with pytest.raises(DomainValidationError):
         check_decimal("labour.hours", line.hours, minimum=Decimal(0), maximum=Decimal(200))
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**11), max_value=10**11))
+def test_a_stored_decimal_is_copied_into_a_new_event_canonically(value: Decimal) -> None:
+    from regenzet.domain.common import canonical_copy
+
+    copy = canonical_copy(value)
+    assert accepted(copy)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent >= -6:
+        assert copy == value  # the same number, only written canonically
+    else:
+        assert abs(copy - value) <= Decimal("0.0000005")

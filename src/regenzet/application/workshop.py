@@ -43,6 +43,7 @@ from regenzet.domain.common import (
     DomainValidationError,
     Role,
     RuleViolationError,
+    canonical_copy,
     check_currency,
     fail,
 )
@@ -1001,9 +1002,12 @@ class Workshop(Application[UUID]):
         if kind is not MeasurementKind.SOH_PCT:
             return self._commit(inspection)
         vehicle = self._load(Vehicle, inspection.vehicle_id)
+        # The SoC is a stored reading (perhaps from before the canonical rule, ADR 0013): the
+        # vehicle's new event carries it canonically rather than refusing the client's SoH.
+        soc = inspection.latest_value(MeasurementKind.SOC_PCT)
         vehicle.record_battery_health(
             soh_pct=value,
-            soc_pct=inspection.latest_value(MeasurementKind.SOC_PCT),
+            soc_pct=None if soc is None else canonical_copy(soc),
             method=battery_method,
             inspection_id=inspection.id,
             measured_at=self.clock.now(),

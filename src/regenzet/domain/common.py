@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import NoReturn
 
@@ -130,6 +130,31 @@ def check_canonical_decimal(field: str, value: Decimal) -> Decimal:
             "must be a plain decimal with at most 12 digits before and 6 after the point, "
             "without exponent or negative zero",
         )
+    return value
+
+
+_MICRO = Decimal("0.000001")
+
+
+def canonical_copy(value: Decimal) -> Decimal:
+    """A stored value (perhaps recorded before the canonical rule) as a new event may carry
+    it: ``1E+2`` becomes ``100`` and ``-0`` becomes ``0`` (the same number), more than six
+    decimals are rounded half-even to six. New events copy stored decimals (a vehicle's
+    voltage into an inspection, a quoted line into the invoice, an inspection's SoC into the
+    vehicle) through this, so they stay canonical while the stored events stay unchanged."""
+    if is_canonical_decimal_text(str(value)) or not value.is_finite():
+        return value
+    if value.is_zero():
+        value = abs(value)
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):  # pragma: no cover - finite values have an int exponent
+        return value
+    if exponent > 0:
+        value = value.quantize(Decimal(1))
+    elif exponent < -6:
+        value = value.quantize(_MICRO, rounding=ROUND_HALF_EVEN)
+    if value.is_zero():
+        value = abs(value)
     return value
 
 

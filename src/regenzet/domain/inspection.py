@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from regenzet.domain.common import (
     Actor,
     InvalidStateError,
+    canonical_copy,
     check_decimal,
     check_decimal_range,
     check_text,
@@ -192,6 +193,7 @@ class Inspection(Aggregate):
         low, high = NOMINAL_VOLTAGE_RANGE
         # The vehicle's recorded voltage, perhaps written before the canonical rule: a range check.
         check_decimal_range("nominal_voltage_v", nominal_voltage_v, minimum=low, maximum=high)
+        nominal_voltage_v = canonical_copy(nominal_voltage_v)  # the new event is canonical
         return cls(
             vehicle_id=vehicle_id,
             repair_order_id=repair_order_id,

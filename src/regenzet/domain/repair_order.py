@@ -35,6 +35,7 @@ from eventsourcing.domain import Aggregate, event
 from regenzet.domain.common import (
     Actor,
     InvalidStateError,
+    canonical_copy,
     check_aware,
     check_canonical_decimal,
     check_currency,
@@ -99,6 +100,9 @@ MAX_HV_LEVEL = 3
 MAX_RESIDUAL_VOLTAGE = Decimal("1000")
 MAX_ODOMETER_KM = 2_000_000
 MAX_LINES_PER_JOB = 100
+# The largest order subtotal whose total with tax (at most 100 %) still fits the canonical
+# decimal format's 12 digits before the point (ADR 0013): QuoteSent and Invoiced carry them.
+MAX_ORDER_SUBTOTAL = Decimal("499999999999.99")
 
 _S = RepairOrderStatus
 # Where jobs may still change: after quality_check starts the work is frozen, and after
@@ -309,8 +313,17 @@ class Job:
         return labour + sum((line.amount for line in self.parts), _ZERO)
 
     def invoice_lines(self) -> list[InvoiceLine]:
+        # The quoted lines may predate the canonical rule (ADR 0013): the Invoiced event
+        # copies their decimals canonically (the amounts are computed from the exact values).
         lines = [
-            InvoiceLine(self.job_id, "labour", line.description, line.hours, line.rate, line.amount)
+            InvoiceLine(
+                self.job_id,
+                "labour",
+                line.description,
+                canonical_copy(line.hours),
+                canonical_copy(line.rate),
+                line.amount,
+            )
             for line in self.labour
         ]
         lines += [
@@ -318,8 +331,8 @@ class Job:
                 self.job_id,
                 "part",
                 f"{line.description} ({line.part_number})",
-                line.quantity,
-                line.unit_price,
+                canonical_copy(line.quantity),
+                canonical_copy(line.unit_price),
                 line.amount,
             )
             for line in self.parts
@@ -559,7 +572,22 @@ class RepairOrder(Aggregate):
         )
         if job_id in self.jobs:
             violate("job_id_taken", f"job {job_id!r} already exists on this repair order")
+        self._check_order_amount(job_id, content)
         self._job_added(job_id=job_id, **content, actor=actor)
+
+    def _check_order_amount(self, job_id: str, content: dict[str, Any]) -> None:
+        """Refuses a job that would take the order's amounts past the canonical format (every
+        job counts, declined ones too: a later quote may approve them; a revised job counts
+        once, with its new lines)."""
+        lines = [*content["labour"], *content["parts"]]
+        amount = sum((line.amount for line in lines), _ZERO)
+        others = sum((j.amount for j in self.jobs.values() if j.job_id != job_id), _ZERO)
+        if amount + others > MAX_ORDER_SUBTOTAL:
+            violate(
+                "order_amount_too_large",
+                f"the order's jobs would come to {amount + others} {self.currency}, more than "
+                f"{MAX_ORDER_SUBTOTAL}: split the work over several orders",
+            )
 
     @event("JobAdded")
     def _job_added(
@@ -603,6 +631,7 @@ class RepairOrder(Aggregate):
         # invoice something nobody approved. Add a new job and quote it instead.
         if job.status in (JobStatus.APPROVED, JobStatus.COMPLETED):
             violate("approved_job_locked", f"job {job_id!r} is {job.status.value} and locked")
+        self._check_order_amount(job.job_id, content)
         self._job_revised(job_id=job.job_id, **content, actor=actor)
 
     @event("JobRevised")

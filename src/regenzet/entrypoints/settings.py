@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import attrs
 
 from regenzet.application.chat import ChatLimits
+from regenzet.domain.common import is_canonical_decimal_text
 
 # The loop's bounds default to the application's own defaults (one place for the numbers).
 _LIMITS = ChatLimits()
@@ -277,6 +278,12 @@ class Settings:
             ) from None
         if not tax_rate.is_finite() or not Decimal(0) <= tax_rate <= Decimal(1):
             raise SettingsError("REGENZET_TAX_RATE must be between 0 and 1")
+        if not is_canonical_decimal_text(str(tax_rate)):
+            # The domain refuses a non-canonical rate at every invoice (ADR 0013): say so now.
+            raise SettingsError(
+                "REGENZET_TAX_RATE must be a plain decimal with at most 6 decimals, "
+                f"such as 0.21, not {raw_tax!r}"
+            )
         jwks_url = env.get("REGENZET_JWKS_URL", "").strip() or None
         jwt_issuer = env.get("REGENZET_JWT_ISSUER", "").strip()
         jwt_audience = env.get("REGENZET_JWT_AUDIENCE", "").strip()
