@@ -121,14 +121,17 @@ class Writes:
         command: Callable[[int | None], Receipt],
         *,
         location: Callable[[Receipt], str] | None = None,
+        scope: str | None = None,
     ) -> Response[CommandResult]:
         """Runs ``command(expected_version)`` at most once per idempotency key.
 
-        ``location`` marks a create: the response is 201 with a ``Location``.
+        ``location`` marks a create: the response is 201 with a ``Location``. ``scope``
+        replaces the caller's subject as the keys' scope when the path alone does not name
+        the record written (a quote link's decision: the order is in the token).
         """
         if self.key is None:
             return _respond(self._execute(command, location))
-        scope = self.principal.subject
+        scope = scope if scope is not None else self.principal.subject
         fingerprint = self._fingerprint(body)
         now = self.clock.now()
         claim = self.store.claim(scope, self.key, fingerprint, now=now)
