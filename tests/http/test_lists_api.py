@@ -211,3 +211,10 @@ def test_the_inspection_template_lists_items_and_their_measurements(api: Api) ->
     assert all(code.startswith(code.split(".")[0] + ".") for code in items_by_code)
     assert get(api, "/inspection-template", version=2).status_code == 404
     assert get(api, "/inspection-template", code="Bad Code").status_code == 400
+
+
+def test_a_search_of_only_control_characters_matches_nothing_not_everyone(api: Api) -> None:
+    # Control characters are dropped from search keys; what is left is the empty prefix,
+    # which every key starts with.
+    assert items(api, "/customers", q="\x01") == []
+    assert items(api, "/customers", q=" \x7f\t") == []

@@ -265,3 +265,37 @@ def test_link_routes_are_rate_limited_per_address(tmp_path: Path) -> None:
         limited = call(api, "GET", "", "garbage")
         assert limited.status_code == 429  # guessing tokens spends the same budget
         assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_an_idempotency_key_reused_on_another_orders_link_does_not_replay_that_order(
+    sqlite_api: Api,
+) -> None:
+    """Job ids are chosen per order ("balance" on two orders of one customer): a key used on
+    one order's link must not replay that order's decision for another order's link."""
+    leaf = UUID(sqlite_api.workshop.get_repair_order(LEAF_ORDER).vehicle_id.hex)
+    km = sqlite_api.workshop.get_vehicle(leaf).odometer_km
+    second = sqlite_api.workshop.open_repair_order(
+        vehicle_id=leaf, customer_id=LUKAS, concerns=["Cell balance again"],
+        odometer_in_km=km, soc_in_pct=None, promised_at=None, actor=ADVISOR,
+    ).id  # fmt: skip
+    sqlite_api.workshop.add_job(
+        second, job_id="balance", title="Balance the cells",
+        labour=[LabourLine("Balance", Decimal("1"), Decimal("95"))], parts=[],
+        hv_work=False, required_hv_level=None, actor=ADVISOR,
+    )  # fmt: skip
+    sqlite_api.workshop.send_quote(second, actor=ADVISOR)
+    key = {"Idempotency-Key": "approve-balance"}
+    first = sqlite_api.client.post(
+        f"{BASE}/jobs/balance/approve", json={},
+        headers={"X-Approval-Token": link(sqlite_api), **key},
+    )  # fmt: skip
+    assert first.status_code == 200, first.text
+    other = sqlite_api.client.post(
+        f"{BASE}/jobs/balance/approve", json={},
+        headers={"X-Approval-Token": link(sqlite_api, order=second), **key},
+    )  # fmt: skip
+    assert other.headers.get("idempotent-replayed") != "true"
+    assert other.status_code == 200, other.text
+    assert other.json()["id"] == str(second)
+    [job] = sqlite_api.workshop.get_repair_order(second).jobs
+    assert (job.status, job.approval_channel) == ("approved", "email_link")

@@ -114,7 +114,8 @@ def customer_query(q: str | None) -> tuple[tuple[str, str], ...]:
     if not q or not q.strip():
         return ()
     text = search_key(q)
-    searches = [("name_words", text), ("email_key", text)]
+    # Only control characters: nothing is left, and every key starts with "".
+    searches = [("name_words", text), ("email_key", text)] if text else []
     digits = phone_key(q)
     if digits and len(digits) >= MIN_PHONE_DIGITS:
         searches.append(("phone_key", digits))

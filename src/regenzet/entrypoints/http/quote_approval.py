@@ -6,7 +6,7 @@ ADR 0016.
 
 These routes sit on their own router with their own guard: the per-address rate limit of
 every route, then (in the handler, once the token names an order) a budget per link. Writes
-accept ``Idempotency-Key`` (scoped to the link's customer) like every other write.
+accept ``Idempotency-Key`` (scoped to the link's customer and order) like every other write.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from regenzet.application.quote_approval import (
     INVALID_LINK,
     InvalidApprovalLinkError,
     QuoteApprovals,
+    QuoteLink,
     QuoteSupersededError,
 )
 from regenzet.application.workshop import Receipt
@@ -112,7 +113,9 @@ def _approvals(services: HttpServices) -> QuoteApprovals:
     return services.quote_approvals
 
 
-def _open(services: HttpServices, request: Request[Any, Any, Any], token: str | None) -> str:
+def _open(
+    services: HttpServices, request: Request[Any, Any, Any], token: str | None
+) -> tuple[str, QuoteLink]:
     """Checks the token and the link's own budget; the link's customer becomes the caller."""
     if not token:
         raise InvalidApprovalLinkError
@@ -121,7 +124,7 @@ def _open(services: HttpServices, request: Request[Any, Any, Any], token: str | 
     if wait:
         raise _too_many(wait)
     request.scope["user"] = link.principal()
-    return token
+    return token, link
 
 
 def _decide(
@@ -132,11 +135,17 @@ def _decide(
     body: Body,
     decision: Callable[[QuoteApprovals, str], Receipt],
 ) -> Response[CommandResult]:
-    """A decision by link: the token checked first, then the write (idempotent by key)."""
+    """A decision by link: the token checked first, then the write (idempotent by key).
+
+    Keys are scoped to the link's customer *and order*: the path names only the job, and job
+    ids repeat across orders ("balance"), so a key reused on another order's link must not
+    replay the first order's decision (that order's job would silently stay undecided)."""
     with _link_errors():
-        checked = _open(services, request, token)
+        checked, link = _open(services, request, token)
         response: Response[CommandResult] = writes.run(
-            body, lambda _: decision(_approvals(services), checked)
+            body,
+            lambda _: decision(_approvals(services), checked),
+            scope=f"quote-link:{link.customer_id}:{link.repair_order_id}",
         )
         return response
 
@@ -156,7 +165,7 @@ class QuoteApprovalController(Controller):
         self, request: Request[Any, Any, Any], services: Services, token: ApprovalToken = None
     ) -> QuoteApprovalView:
         with _link_errors():
-            checked = _open(services, request, token)
+            checked, _ = _open(services, request, token)
             view = _approvals(services).get_quote(checked)
         return msgspec.convert(view, QuoteApprovalView)
 

@@ -129,10 +129,13 @@ class Writes:
         command: Callable[[int | None], Receipt],
         *,
         location: Callable[[Receipt], str] | None = None,
+        scope: str | None = None,
     ) -> Response[CommandResult]:
         """Runs ``command(expected_version)``, applying each idempotency key at most once.
 
-        ``location`` marks a create: the response is 201 with a ``Location``.
+        ``location`` marks a create: the response is 201 with a ``Location``. ``scope``
+        replaces the caller's subject as the keys' scope when the path alone does not name
+        the record written (a quote link's decision: the order is in the token).
         """
 
         def respond(aggregate_id: UUID, version: int, position: int | None) -> StoredResponse:
@@ -141,7 +144,7 @@ class Writes:
         if self.key is None:
             receipt = command(self.expected_version)
             return _respond(respond(receipt.id, receipt.version, receipt.position))
-        scope = self.principal.subject
+        scope = scope if scope is not None else self.principal.subject
         fingerprint = self._fingerprint(body)
         now = self.clock.now()
         # No look-up first: the key row committed with the events decides. A first attempt
