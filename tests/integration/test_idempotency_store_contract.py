@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.idempotency import RecorderIdempotencyStore
-from regenzet.adapters.persistence import memory_env, sqlite_env
+from regenzet.adapters.persistence import DatabaseUnavailableError, memory_env, sqlite_env
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.errors import ConcurrencyConflictError
 from regenzet.application.idempotency import (
@@ -253,3 +255,34 @@ class TestSerialInsertPostgresRecorder(KeyRecorderContract):
             return closing[-1]
 
         return make
+
+
+@pytest.mark.postgres
+def test_a_keyed_save_without_events_waits_at_most_the_lock_timeout_for_the_key_row(
+    postgres_dsn: str, postgres_schema: str, closing: list[Workshop]
+) -> None:
+    """A save with no events (an unchanged aggregate) still writes the key row; while another
+    transaction holds that row uncommitted, the wait is bounded by the lock timeout (503), as
+    for a save with events, not by how long the other transaction lives."""
+    env = postgres_store_env(postgres_dsn, postgres_schema)
+    env["POSTGRES_LOCK_TIMEOUT"] = "1"
+    closing.append(_workshop(env))
+    recorder = closing[-1].recorder
+    holder = psycopg.connect(postgres_dsn)  # a transaction, not committed
+    holder.execute(
+        sql.SQL(
+            "INSERT INTO {} (scope, key, fingerprint, created_at, claimed_at, status_code,"
+            " headers, body) VALUES ('eva', 'held', 'fp', now(), now(), 201, '{{}}', '')"
+        ).format(sql.Identifier(postgres_schema, "regenzet_idempotency_keys"))
+    )
+    release = threading.Timer(6, holder.rollback)
+    release.start()
+    try:
+        with recording(pending("held")) as key:
+            key.bind(UUID(int=1), 1)
+            with pytest.raises(DatabaseUnavailableError):
+                recorder.insert_events([])
+    finally:
+        release.cancel()
+        holder.rollback()
+        holder.close()

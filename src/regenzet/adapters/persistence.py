@@ -260,6 +260,9 @@ class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
                 curs.execute(self._before_insert)
                 PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
                 ids = list(self._fetch_ids_after_insert_events(curs, stored_events) or [])
+            elif pending is not None:
+                # No events, no advisory lock: the key row's wait is still bounded.
+                curs.execute(self.lock_table_statements[0])
             if pending is not None:
                 response = _response(pending, ids)
                 curs.execute(self._keys_upsert, _key_params(pending, response, sqlite=False))
