@@ -1,14 +1,15 @@
 """How every write runs: ``If-Match`` preconditions, ``Idempotency-Key`` replay and the
 response (``ETag``, ``Location``) built from the use case's receipt.
 
-A write with a key first looks it up (scoped to the authenticated subject): a record for the
-same request is replayed byte for byte without touching the events; the same key with a
-different request is a 422. Otherwise the command runs with the key pending, and the event
-recorder stores key and response in the transaction of the command's events (ADR 0024): a
-command and its key commit together or not at all. When the command fails, or another request
-with the key committed first, the key is looked up again: if the key was applied (by a
-concurrent retry, or by an attempt whose acknowledgement was lost), its stored response is the
-answer; otherwise the failure is. Failures are never stored: a failed command wrote nothing.
+A write with a key (scoped to the authenticated subject, or to what a quote link names) runs
+its command with the key pending, and the event recorder stores key and response in the
+transaction of the command's events (ADR 0024): a command and its key commit together or not
+at all. There is no look-up first: a retry of an applied key runs the command's decision, is
+refused by the stored key and rolls back. When the command fails that way, or otherwise, the
+key is looked up: if it was applied (by this very request earlier, a concurrent retry, or an
+attempt whose acknowledgement was lost), its stored response is replayed byte for byte; the
+same key with a different request is a 422; otherwise the failure is the answer. Failures are
+never stored: a failed command wrote nothing.
 """
 
 from __future__ import annotations
