@@ -201,10 +201,51 @@ def plain_answer(text: str) -> str:
         label, target = match.group(1), match.group(2).strip()
         return f"{label} ({target})" if _SAFE_TARGET.match(target) else label
 
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(link, text)
-    text = _URL.sub("[link removed]", text)
-    return _TAG.sub("", text)
+    # Until nothing changes: removing one construct must not join the pieces around it into
+    # another ("htt<b>ps://..." is a URL once the tag is gone).
+    for _ in range(10):
+        before = text
+        text = _TAG.sub("", text)
+        text = _IMAGE.sub("", text)
+        text = _LINK.sub(link, text)
+        text = _URL.sub("[link removed]", text)
+        if text == before:
+            break
+    return text
+
+
+class PlainStream:
+    """:func:`plain_answer` over text that arrives in pieces (streamed deltas).
+
+    A delta is not a unit: ``"htt"`` + ``"ps://evil/?d=..."`` or ``"<im"`` + ``"g src=...>"``
+    pass a per-piece filter. The tail that could still become an image, link, URL or tag (after
+    the last whitespace, or from an unclosed ``<`` or ``[``) is held back until more text, or
+    the end of the round, shows what it is.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        self._pending += text
+        cut = max((i + 1 for i, c in enumerate(self._pending) if c.isspace()), default=0)
+        while cut > 0:  # the text before the cut must close every tag and link it opens
+            head = self._pending[:cut]
+            opened = max(
+                head.rfind("<") if head.rfind("<") > head.rfind(">") else -1,
+                head.rfind("[") if head.rfind("[") > head.rfind(")") else -1,
+            )
+            if opened < 0:
+                break
+            cut = opened
+        if cut > 0 and self._pending[cut - 1] == "!":
+            cut -= 1
+        ready, self._pending = self._pending[:cut], self._pending[cut:]
+        return plain_answer(ready) if ready else ""
+
+    def flush(self) -> str:
+        ready, self._pending = self._pending, ""
+        return plain_answer(ready) if ready else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,10 +469,11 @@ class Assistant:
         text: list[str] = []
         calls: list[ToolCall] = []
         finished = ModelFinished("malformed_model_output", 0, 0)
+        plain = PlainStream()
         for event in self.model.respond(request):
             if isinstance(event, TextDelta):
                 text.append(event.text)
-                safe = plain_answer(event.text)
+                safe = plain.feed(event.text)
                 turn.answer.append(safe)
                 if safe:
                     yield AnswerDelta(safe)
@@ -439,6 +481,10 @@ class Assistant:
                 calls.append(event.call)
             else:
                 finished = event
+        safe = plain.flush()
+        turn.answer.append(safe)
+        if safe:
+            yield AnswerDelta(safe)
         turn.input_tokens += finished.input_tokens
         turn.output_tokens += finished.output_tokens
         return finished, "".join(text), calls
@@ -470,7 +516,7 @@ class Assistant:
         return None
 
     def _finish(self, turn: _Turn) -> TurnDone:
-        answer = "".join(turn.answer).strip()
+        answer = plain_answer("".join(turn.answer)).strip()
         if turn.stop in {"guardrail_intervened", "content_filtered"}:
             answer = ""
         if not answer and turn.notice is None:
