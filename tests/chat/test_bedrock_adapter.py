@@ -370,8 +370,18 @@ def test_tool_input_that_does_not_parse_is_a_malformed_tool_use() -> None:
 
 def test_an_exception_event_in_the_stream_is_model_unavailable() -> None:
     stream = [*TEXT_STREAM[:2], {"throttlingException": {"message": "Too many tokens"}}]
-    with pytest.raises(ChatModelUnavailableError, match="Too many tokens"):
+    with pytest.raises(ChatModelUnavailableError, match="throttlingException"):
         list(translate_stream(stream))
+
+
+def test_a_stream_exception_message_is_not_passed_to_the_caller() -> None:
+    # Bedrock's message can name the model ARN and account: it goes to the log, not the SSE
+    # error event or the 503 problem the caller sees.
+    detail = "arn:aws:bedrock:eu-central-1:123456789012:inference-profile/x is not valid"
+    stream = [*TEXT_STREAM[:2], {"validationException": {"message": detail}}]
+    with pytest.raises(ChatModelUnavailableError) as raised:
+        list(translate_stream(stream))
+    assert "123456789012" not in str(raised.value)
 
 
 class FakeStreamClient:

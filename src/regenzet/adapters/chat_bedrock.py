@@ -202,8 +202,10 @@ def translate_stream(events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent
     for event in events:
         for name in _STREAM_ERRORS:
             if name in event:
-                detail = event[name].get("message", name)
-                raise ChatModelUnavailableError(f"the model's stream failed: {detail}")
+                # The message is Bedrock's own (it can name the model ARN, the account or echo
+                # the input): logged here, never sent to the caller.
+                logger.error("bedrock stream %s: %s", name, event[name].get("message", ""))
+                raise ChatModelUnavailableError(f"the model's stream failed ({name})")
         if "contentBlockStart" in event:
             start = event["contentBlockStart"]
             use = start.get("start", {}).get("toolUse")
