@@ -347,8 +347,12 @@ class BedrockGuardrailScreen:
         except ChatModelUnavailableError:
             logger.warning("ApplyGuardrail unavailable: withholding a tool result's free text")
             return None
-        if response.get("action") != "GUARDRAIL_INTERVENED":
+        action = response.get("action")
+        if action == "NONE":
             return text
+        if action != "GUARDRAIL_INTERVENED":  # an answer it cannot read: fail closed
+            logger.warning("ApplyGuardrail answered action %r: withholding", action)
+            return None
         outputs = [o.get("text", "") for o in response.get("outputs", []) if o.get("text")]
         # A masking policy returns the text with the sensitive parts replaced: pass that on.
         return " ".join(outputs) if outputs else None
