@@ -452,6 +452,11 @@ class Assistant:
             turn.stop, turn.notice = "model_unavailable", str(error)
             self._finish(turn)
             raise
+        except Exception:
+            # A failure mid-turn (a tool, the screen) still leaves the audit record of what ran.
+            turn.stop, turn.notice = "error", _NOTICES["malformed"]
+            self._finish(turn)
+            raise
         yield self._finish(turn)
 
     def _model_round(
@@ -497,9 +502,8 @@ class Assistant:
             key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
             turn.repeated = turn.repeated or key in turn.seen
             turn.seen.add(key)
-            result, entry = self._run(turn.principal, turn.offered, call)
+            result, entry = self._run(turn.principal, turn.offered, call, turn.calls)
             results.append(result)
-            turn.calls.append(entry)
             turn.records.extend(r for r in entry["record_ids"] if r not in turn.records)
             yield ToolRan(call.name, entry["status"], tuple(entry["record_ids"]))
         turn.messages.append(Message("user", tool_results=tuple(results)))
@@ -570,7 +574,11 @@ class Assistant:
         return question
 
     def _run(
-        self, principal: Principal, offered: dict[str, Tool], call: ToolCall
+        self,
+        principal: Principal,
+        offered: dict[str, Tool],
+        call: ToolCall,
+        audit: list[dict[str, Any]],
     ) -> tuple[ToolResult, dict[str, Any]]:
         entry: dict[str, Any] = {
             "tool": call.name[:64],
@@ -578,6 +586,7 @@ class Assistant:
             "status": "success",
             "record_ids": [],
         }
+        audit.append(entry)  # before it runs: a call that fails is in the audit trail too
         tool = offered.get(call.name)
         if tool is None:
             # Never run, whatever the model says: the same refusal for an unknown tool and one
@@ -587,7 +596,9 @@ class Assistant:
                 call.id, "error", {"error": f"no tool named {call.name[:64]!r} is available"}
             ), entry
         try:
+            entry["status"] = "error"  # until it returns
             output = tool.run(principal, call.arguments)
+            entry["status"] = "success"
         except ToolError as error:
             entry["status"] = "error"
             entry["error"] = str(error)
