@@ -247,3 +247,51 @@ def test_questions_and_history_are_bounded(garage: Api) -> None:
 )
 def test_answers_are_plain_text_without_external_links(text: str, shown: str) -> None:
     assert plain_answer(text) == shown
+
+
+def test_a_link_or_tag_split_across_deltas_is_still_removed(garage: Api) -> None:
+    # Streamed deltas are arbitrary pieces: each piece alone looks harmless.
+    pieces = [
+        "See htt",
+        "ps://evil.example/?d=secret now ",
+        "<im",
+        "g src=x onerror=alert(1)>",
+        "![",
+    ]
+    pieces += ["x](https://evil.example/p.png) [a](ht", "tp://evil.example) done"]
+    model = ScriptedChatModel([[*(TextDelta(p) for p in pieces), ModelFinished("end_turn", 1, 1)]])
+    events = list(assistant_for(garage, model).ask(principal_of(garage, "eva"), "q"))
+    streamed = "".join(e.text for e in events if hasattr(e, "text"))
+    done, _ = collect(iter(events))
+    for shown in (streamed, done.answer):
+        assert "evil.example" not in shown
+        assert "<im" not in shown
+        assert "onerror" not in shown
+    assert done.answer.startswith("See")
+    assert done.answer.endswith("done")
+
+
+def test_removing_a_tag_does_not_join_a_url() -> None:
+    assert "evil" not in plain_answer("htt<b>ps://evil.example/x")
+    assert "<img" not in plain_answer("<<b>img src=x onerror=alert(1)>")
+
+
+def test_a_turn_that_fails_mid_way_is_still_recorded_with_the_tools_that_ran(
+    garage: Api,
+) -> None:
+    class BrokenScreen:
+        def screen(self, text: str) -> str | None:
+            raise RuntimeError("screen down")
+
+    model = ScriptedChatModel(
+        [tool_round(("get_repair_order", {"repair_order_id": LEAF_ORDER})), text_round("x")]
+    )
+    assistant = assistant_for(garage, model, screen=BrokenScreen())
+    lukas = principal_of(garage, "lukas")
+    with pytest.raises(RuntimeError):
+        collect(assistant.ask(lukas, "Is it ready? (broken screen)"))
+    assert assistant._turns is not None
+    mine, _ = assistant._turns.list_own(lukas, limit=100)
+    turn = next(t for t in mine if t["question"] == "Is it ready? (broken screen)")
+    assert turn["stop_reason"] == "error"
+    assert [c["tool"] for c in turn["tool_calls"]] == ["get_repair_order"]

@@ -202,8 +202,10 @@ def translate_stream(events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent
     for event in events:
         for name in _STREAM_ERRORS:
             if name in event:
-                detail = event[name].get("message", name)
-                raise ChatModelUnavailableError(f"the model's stream failed: {detail}")
+                # The message is Bedrock's own (it can name the model ARN, the account or echo
+                # the input): logged here, never sent to the caller.
+                logger.error("bedrock stream %s: %s", name, event[name].get("message", ""))
+                raise ChatModelUnavailableError(f"the model's stream failed ({name})")
         if "contentBlockStart" in event:
             start = event["contentBlockStart"]
             use = start.get("start", {}).get("toolUse")
@@ -345,8 +347,12 @@ class BedrockGuardrailScreen:
         except ChatModelUnavailableError:
             logger.warning("ApplyGuardrail unavailable: withholding a tool result's free text")
             return None
-        if response.get("action") != "GUARDRAIL_INTERVENED":
+        action = response.get("action")
+        if action == "NONE":
             return text
+        if action != "GUARDRAIL_INTERVENED":  # an answer it cannot read: fail closed
+            logger.warning("ApplyGuardrail answered action %r: withholding", action)
+            return None
         outputs = [o.get("text", "") for o in response.get("outputs", []) if o.get("text")]
         # A masking policy returns the text with the sensitive parts replaced: pass that on.
         return " ".join(outputs) if outputs else None

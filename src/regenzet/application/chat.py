@@ -201,10 +201,51 @@ def plain_answer(text: str) -> str:
         label, target = match.group(1), match.group(2).strip()
         return f"{label} ({target})" if _SAFE_TARGET.match(target) else label
 
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(link, text)
-    text = _URL.sub("[link removed]", text)
-    return _TAG.sub("", text)
+    # Until nothing changes: removing one construct must not join the pieces around it into
+    # another ("htt<b>ps://..." is a URL once the tag is gone).
+    for _ in range(10):
+        before = text
+        text = _TAG.sub("", text)
+        text = _IMAGE.sub("", text)
+        text = _LINK.sub(link, text)
+        text = _URL.sub("[link removed]", text)
+        if text == before:
+            break
+    return text
+
+
+class PlainStream:
+    """:func:`plain_answer` over text that arrives in pieces (streamed deltas).
+
+    A delta is not a unit: ``"htt"`` + ``"ps://evil/?d=..."`` or ``"<im"`` + ``"g src=...>"``
+    pass a per-piece filter. The tail that could still become an image, link, URL or tag (after
+    the last whitespace, or from an unclosed ``<`` or ``[``) is held back until more text, or
+    the end of the round, shows what it is.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        self._pending += text
+        cut = max((i + 1 for i, c in enumerate(self._pending) if c.isspace()), default=0)
+        while cut > 0:  # the text before the cut must close every tag and link it opens
+            head = self._pending[:cut]
+            opened = max(
+                head.rfind("<") if head.rfind("<") > head.rfind(">") else -1,
+                head.rfind("[") if head.rfind("[") > head.rfind(")") else -1,
+            )
+            if opened < 0:
+                break
+            cut = opened
+        if cut > 0 and self._pending[cut - 1] == "!":
+            cut -= 1
+        ready, self._pending = self._pending[:cut], self._pending[cut:]
+        return plain_answer(ready) if ready else ""
+
+    def flush(self) -> str:
+        ready, self._pending = self._pending, ""
+        return plain_answer(ready) if ready else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,6 +452,11 @@ class Assistant:
             turn.stop, turn.notice = "model_unavailable", str(error)
             self._finish(turn)
             raise
+        except Exception:
+            # A failure mid-turn (a tool, the screen) still leaves the audit record of what ran.
+            turn.stop, turn.notice = "error", _NOTICES["malformed"]
+            self._finish(turn)
+            raise
         yield self._finish(turn)
 
     def _model_round(
@@ -428,10 +474,11 @@ class Assistant:
         text: list[str] = []
         calls: list[ToolCall] = []
         finished = ModelFinished("malformed_model_output", 0, 0)
+        plain = PlainStream()
         for event in self.model.respond(request):
             if isinstance(event, TextDelta):
                 text.append(event.text)
-                safe = plain_answer(event.text)
+                safe = plain.feed(event.text)
                 turn.answer.append(safe)
                 if safe:
                     yield AnswerDelta(safe)
@@ -439,6 +486,10 @@ class Assistant:
                 calls.append(event.call)
             else:
                 finished = event
+        safe = plain.flush()
+        turn.answer.append(safe)
+        if safe:
+            yield AnswerDelta(safe)
         turn.input_tokens += finished.input_tokens
         turn.output_tokens += finished.output_tokens
         return finished, "".join(text), calls
@@ -451,9 +502,8 @@ class Assistant:
             key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
             turn.repeated = turn.repeated or key in turn.seen
             turn.seen.add(key)
-            result, entry = self._run(turn.principal, turn.offered, call)
+            result, entry = self._run(turn.principal, turn.offered, call, turn.calls)
             results.append(result)
-            turn.calls.append(entry)
             turn.records.extend(r for r in entry["record_ids"] if r not in turn.records)
             yield ToolRan(call.name, entry["status"], tuple(entry["record_ids"]))
         turn.messages.append(Message("user", tool_results=tuple(results)))
@@ -470,7 +520,7 @@ class Assistant:
         return None
 
     def _finish(self, turn: _Turn) -> TurnDone:
-        answer = "".join(turn.answer).strip()
+        answer = plain_answer("".join(turn.answer)).strip()
         if turn.stop in {"guardrail_intervened", "content_filtered"}:
             answer = ""
         if not answer and turn.notice is None:
@@ -524,7 +574,11 @@ class Assistant:
         return question
 
     def _run(
-        self, principal: Principal, offered: dict[str, Tool], call: ToolCall
+        self,
+        principal: Principal,
+        offered: dict[str, Tool],
+        call: ToolCall,
+        audit: list[dict[str, Any]],
     ) -> tuple[ToolResult, dict[str, Any]]:
         entry: dict[str, Any] = {
             "tool": call.name[:64],
@@ -532,6 +586,7 @@ class Assistant:
             "status": "success",
             "record_ids": [],
         }
+        audit.append(entry)  # before it runs: a call that fails is in the audit trail too
         tool = offered.get(call.name)
         if tool is None:
             # Never run, whatever the model says: the same refusal for an unknown tool and one
@@ -541,7 +596,9 @@ class Assistant:
                 call.id, "error", {"error": f"no tool named {call.name[:64]!r} is available"}
             ), entry
         try:
+            entry["status"] = "error"  # until it returns
             output = tool.run(principal, call.arguments)
+            entry["status"] = "success"
         except ToolError as error:
             entry["status"] = "error"
             entry["error"] = str(error)
