@@ -625,3 +625,39 @@ def test_pruning_bounds_memory_once_buckets_have_refilled() -> None:
     limiter.acquire("new-0")
     limiter.acquire("new-1")
     assert len(limiter._buckets) <= 10
+
+
+def test_a_deliberate_503_is_logged_as_a_warning_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A read model that has not caught up is an answer, not a crash: the log line says why,
+    # with no traceback an operator would mistake for one. An unexpected error keeps it.
+    from litestar import Litestar, get
+
+    from regenzet.entrypoints.http.problems import ApiError, problem_handler
+
+    @get("/behind", sync_to_thread=False)
+    def behind() -> None:
+        raise ApiError(503, "read-model-behind", "the board has not reached position 7 yet")
+
+    @get("/broken", sync_to_thread=False)
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    app = Litestar(
+        [behind, broken], exception_handlers={Exception: problem_handler}, logging_config=None
+    )
+    caplog.set_level(logging.DEBUG, logger="regenzet.http")
+    with TestClient(app) as client:
+        assert client.get("/behind").status_code == 503
+        assert client.get("/broken").status_code == 500
+    records = {
+        json_of(r)["path"]: r
+        for r in caplog.records
+        if r.name == "regenzet.http" and hasattr(r, "json")
+    }
+    assert records["/behind"].exc_info is None
+    assert records["/behind"].levelno == logging.WARNING
+    assert json_of(records["/behind"])["detail"] == "the board has not reached position 7 yet"
+    assert records["/broken"].exc_info is not None
+    assert records["/broken"].levelno == logging.ERROR

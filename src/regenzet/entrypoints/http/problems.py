@@ -336,7 +336,12 @@ def _log(request: Request[Any, Any, Any], exc: Exception, problem: Problem) -> N
         "problem": problem.type.removeprefix(PROBLEM_BASE),
         "error": type(exc).__name__,
     }
-    if problem.status >= 500:
+    if problem.status >= 500 and isinstance(exc, ApiError):
+        # A 5xx we answer on purpose (a read model still catching up): the detail says it all,
+        # and a traceback would only look like a crash to whoever reads the log.
+        record["detail"] = problem.detail
+        logger.warning(json.dumps(record), extra={"json": record})
+    elif problem.status >= 500:
         # The full story (including the exception text) goes to the log only.
         logger.error(json.dumps(record), exc_info=exc, extra={"json": record})
     else:
