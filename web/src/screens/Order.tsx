@@ -270,7 +270,7 @@ function JobActions({ order, job, role }: { order: Order; job: Job; role: Role |
         </>
       )}
       {can(role, "advisor", "manager") && job.status === "approved" && <AssignPicker order={order} job={job} />}
-      {role === "technician" && mine && ["approved", "in_progress"].includes(job.status) && (
+      {role === "technician" && mine && job.status === "approved" && (
         <ClockButtons order={order} job={job} clockedOn={clockedOnHere} />
       )}
     </Group>
@@ -306,7 +306,7 @@ export function ClockButtons({ order, job, clockedOn }: { order: Order; job: Job
           </Text>
         )}
       </Stack>
-      {(job.status === "in_progress" || job.clocked_hours !== "0.00") && (
+      {job.status === "approved" && (
         <Act
           className="tablet-button"
           variant="default"
@@ -436,8 +436,12 @@ function AddJobForm({ orderId }: { orderId: string }) {
 function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
   const hvJobs = order.jobs.some((j) => j.hv_work);
   const [wizard, setWizard] = useState(false);
-  if (!hvJobs && !order.isolation) return null;
-  const isolation = order.isolation as Record<string, unknown> | null;
+  // The server drops the isolation record when the HV system is restored; keep the one just
+  // restored on screen so the technician sees which lockout was lifted.
+  const [restored, setRestored] = useState<Record<string, unknown> | null>(null);
+  const current = order.isolation as Record<string, unknown> | null;
+  if (!hvJobs && !current && !restored) return null;
+  const isolation = current ?? (order.hv_isolated ? null : restored);
   return (
     <Card withBorder>
       <Stack gap="xs">
@@ -464,7 +468,11 @@ function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
         {role === "technician" && order.hv_isolated && (
           <Act
             variant="default"
-            run={() => unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/hv/restore", { params: { path: { repair_order_id: order.id }, header: key() } }))}
+            run={async () => {
+              const result = await unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/hv/restore", { params: { path: { repair_order_id: order.id }, header: key() } }));
+              setRestored(current);
+              return result;
+            }}
             success="HV system restored"
           >
             Restore HV system
