@@ -485,13 +485,28 @@ function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
 
 function QcForm({ order }: { order: Order }) {
   const [notes, setNotes] = useState("");
-  const path = { repair_order_id: order.id };
   return (
     <Card withBorder>
       <Stack gap="xs">
         <Title order={3} size="h5">
           Quality check
         </Title>
+        {order.qc_passed ? (
+          <Text size="sm" c="green.8" data-testid="qc-result">
+            Quality check passed. Ready to invoice.
+          </Text>
+        ) : (
+          <QcActions order={order} notes={notes} setNotes={setNotes} />
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+function QcActions({ order, notes, setNotes }: { order: Order; notes: string; setNotes: (notes: string) => void }) {
+  const path = { repair_order_id: order.id };
+  return (
+    <>
         <Textarea label="Notes" value={notes} onChange={(e) => setNotes(e.currentTarget.value)} />
         <Group>
           <Act
@@ -519,8 +534,7 @@ function QcForm({ order }: { order: Order }) {
             Fail QC (redo completed jobs)
           </Act>
         </Group>
-      </Stack>
-    </Card>
+    </>
   );
 }
 
