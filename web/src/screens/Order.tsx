@@ -141,7 +141,7 @@ function OrderDetail({ order, role }: { order: Order; role: Role | undefined }) 
                     Send quote
                   </Act>
                 )}
-                {order.status === "ready_for_pickup" && !order.invoice_number && (
+                {order.status === "quality_check" && order.qc_passed && !order.hv_isolated && !order.invoice_number && (
                   <Act
                     run={() => unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/invoice", { params: { path, header: key() } }))}
                     success="Invoiced"
