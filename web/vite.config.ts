@@ -1,16 +1,6 @@
 /// <reference types="vitest/config" />
-import { readFileSync } from "node:fs";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
-
-// The operations the committed OpenAPI document (the server's, see the drift check) offers.
-// Routes agreed with another branch (src/api/pending.ts) are called only once they appear.
-const document = JSON.parse(readFileSync(new URL("./openapi.json", import.meta.url), "utf8")) as {
-  paths: Record<string, Record<string, { operationId?: string }>>;
-};
-const operations = Object.values(document.paths).flatMap((item) =>
-  Object.values(item).flatMap((op) => (op && typeof op === "object" && op.operationId ? [op.operationId] : [])),
-);
 
 // The API serves the built files (src/regenzet/entrypoints/http/spa.py); in `npm run dev`
 // Vite proxies the API to a local `regenzet serve` on REGENZET_API (default :8000).
@@ -18,7 +8,6 @@ const api = process.env.REGENZET_API ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [react()],
-  define: { __API_OPERATIONS__: JSON.stringify(operations) },
   build: {
     target: "es2022",
     sourcemap: true,

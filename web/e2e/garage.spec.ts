@@ -158,7 +158,11 @@ test("a level-3 technician isolates, clocks and completes the HV job", async () 
   await expect(page.getByTestId("isolation-record")).toContainText("Restored");
   await expect(page.getByTestId("order-status")).toHaveText("Quality check");
   await page.getByRole("button", { name: "Pass QC" }).click();
-  await expect(page.getByTestId("order-status")).toHaveText("Ready for pickup");
+  // A passed QC leaves the order in quality check until the advisor invoices it (the domain's
+  // invoice moves it to ready for pickup; the next test does that).
+  await expect(page.getByTestId("qc-result")).toContainText("Quality check passed");
+  await expect(page.getByRole("button", { name: "Pass QC" })).toHaveCount(0);
+  await expect(page.getByTestId("order-status")).toHaveText("Quality check");
   await page.setViewportSize({ width: 1440, height: 900 });
   await signOut(page);
 });
@@ -168,6 +172,7 @@ test("the advisor invoices, takes payment and releases; board and portal follow"
   await page.goto(`/repair-orders/${DEMO.leafOrder}`);
   await page.getByRole("button", { name: "Invoice" }).click();
   await expect(page.getByText(/^Invoice /)).toBeVisible();
+  await expect(page.getByTestId("order-status")).toHaveText("Ready for pickup");
   await page.getByRole("button", { name: "Record payment" }).click();
   await expect(page.getByTestId("balance")).toHaveText(/0[.,]00/);
   await page.getByRole("button", { name: "Release vehicle" }).click();

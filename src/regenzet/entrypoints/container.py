@@ -635,7 +635,7 @@ def openapi_document() -> dict[str, Any]:
     settings = Settings(data_dir=Path("."), database_url=None)
     keys = LocalKeyPair.generate()
     clock = SystemClock()
-    workshop = workshop_for({}, clock)
+    workshop = workshop_for(memory_env(), clock)
     try:
         verifier = JwtTokenVerifier.local(
             keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience

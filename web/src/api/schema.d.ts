@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What changed between two versions (RFC 6902 operations with the old values) */
+        /**
+         * What changed between two versions (RFC 6902 operations with the old values)
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAggregateDiff"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every event of one aggregate, in order, with actor and time */
+        /**
+         * Every event of one aggregate, in order, with actor and time
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAggregateHistory"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An aggregate's state at a version, or as of a past time (the current state by default) */
+        /**
+         * An aggregate's state at a version, or as of a past time (the current state by default)
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAggregateState"];
         put?: never;
         post?: never;
@@ -62,7 +71,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed checkpoints and the public key that verifies them */
+        /**
+         * The signed checkpoints and the public key that verifies them
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAuditCheckpoints"];
         put?: never;
         post?: never;
@@ -79,7 +91,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The global event log in order, filtered; follow next_after until it is null */
+        /**
+         * The global event log in order, filtered; follow next_after until it is null
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAuditLog"];
         put?: never;
         post?: never;
@@ -96,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the hash chain and check every signed checkpoint (the first broken id) */
+        /**
+         * Recompute the hash chain and check every signed checkpoint (the first broken id)
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getAuditVerification"];
         put?: never;
         post?: never;
@@ -113,8 +131,53 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Repair orders on the floor, sorted by promised time */
+        /**
+         * Repair orders on the floor, sorted by promised time
+         * @description **Roles:** advisor, technician, manager, auditor. Other roles get a 403.
+         */
         get: operations["getWorkshopBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the assistant (SSE with Accept: text/event-stream, else JSON)
+         * @description Answers from the garage's records as the caller: the assistant's tools run with the caller's token and the API's own checks. SSE events: `tool` ({name, status, record_ids}), `delta` ({text}), then `done` (the ChatAnswer) or `error` ({status, type, detail}).
+         *
+         *     **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        post: operations["chat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/turns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's own recorded assistant turns, oldest first
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listChatTurns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -130,9 +193,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Customers by name, email or phone (prefix, case-insensitive)
+         * @description **Roles:** customer, advisor, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listCustomers"];
         put?: never;
-        /** Register a customer */
+        /**
+         * Register a customer
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["registerCustomer"];
         delete?: never;
         options?: never;
@@ -147,7 +217,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer's record */
+        /**
+         * A customer's record
+         * @description **Roles:** customer, advisor, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only their own customer record; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getCustomer"];
         put?: never;
         post?: never;
@@ -166,7 +239,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change contact details */
+        /**
+         * Change contact details
+         * @description **Roles:** customer, advisor, manager. Other roles get a 403. **Object rule:** a customer reaches only their own customer record; any other record is a 404 naming only the id asked for.
+         */
         post: operations["changeCustomerContact"];
         delete?: never;
         options?: never;
@@ -181,7 +257,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer's vehicles, orders, quotes awaiting approval and shared inspections */
+        /**
+         * A customer's vehicles, orders, quotes awaiting approval and shared inspections
+         * @description **Roles:** customer, advisor, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only their own customer record; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getCustomerPortal"];
         put?: never;
         post?: never;
@@ -200,8 +279,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change notification preferences */
+        /**
+         * Change notification preferences
+         * @description **Roles:** customer, advisor, manager. Other roles get a 403. **Object rule:** a customer reaches only their own customer record; any other record is a 404 naming only the id asked for.
+         */
         post: operations["changeCustomerPreferences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspection-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inspection checklist: sections, items, measurements with units and ranges
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["getInspectionTemplate"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -215,9 +317,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Inspections of a vehicle or a repair order (customers: shared ones of their own)
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listInspections"];
         put?: never;
-        /** Start an inspection (in your own name) */
+        /**
+         * Start an inspection (in your own name)
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["startInspection"];
         delete?: never;
         options?: never;
@@ -232,7 +341,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An inspection with ratings, measurements and media */
+        /**
+         * An inspection with ratings, measurements and media
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only inspections of their own vehicles, once shared; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getInspection"];
         put?: never;
         post?: never;
@@ -251,7 +363,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete the inspection */
+        /**
+         * Complete the inspection
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["completeInspection"];
         delete?: never;
         options?: never;
@@ -268,7 +383,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rate a template item */
+        /**
+         * Rate a template item
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["rateInspectionItem"];
         delete?: never;
         options?: never;
@@ -285,7 +403,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a measurement */
+        /**
+         * Record a measurement
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["recordMeasurement"];
         delete?: never;
         options?: never;
@@ -302,7 +423,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Attach an uploaded photo or video */
+        /**
+         * Attach an uploaded photo or video
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["attachInspectionMedia"];
         delete?: never;
         options?: never;
@@ -319,7 +443,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Share the inspection with the vehicle's owner */
+        /**
+         * Share the inspection with the vehicle's owner
+         * @description **Roles:** advisor, technician, manager. Other roles get a 403.
+         */
         post: operations["shareInspection"];
         delete?: never;
         options?: never;
@@ -334,7 +461,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts by rating, measurements with pass/fail, recommended jobs */
+        /**
+         * Counts by rating, measurements with pass/fail, recommended jobs
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only inspections of their own vehicles, once shared; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getInspectionSummary"];
         put?: never;
         post?: never;
@@ -351,7 +481,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Car count, average order value, approval rate, labour efficiency, HV jobs, time in state */
+        /**
+         * Car count, average order value, approval rate, labour efficiency, HV jobs, time in state
+         * @description **Roles:** manager, auditor. Other roles get a 403.
+         */
         get: operations["getKpis"];
         put?: never;
         post?: never;
@@ -368,10 +501,64 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller as the API sees them */
+        /**
+         * The caller as the API sees them
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
         get: operations["whoAmI"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quote-approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The emailed link's quote: jobs, amounts, tax, totals, shared findings, expiry */
+        get: operations["getQuoteApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quote-approval/jobs/{job_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a quoted job by link */
+        post: operations["approveJobByLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quote-approval/jobs/{job_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a quoted job by link */
+        post: operations["declineJobByLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -385,9 +572,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Repair orders of a vehicle or a customer, newest first (history beyond the board)
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listRepairOrders"];
         put?: never;
-        /** Open a repair order for a customer's vehicle */
+        /**
+         * Open a repair order for a customer's vehicle
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["openRepairOrder"];
         delete?: never;
         options?: never;
@@ -402,7 +596,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A repair order with its jobs, labour, invoice and payments */
+        /**
+         * A repair order with its jobs, labour, invoice and payments
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getRepairOrder"];
         put?: never;
         post?: never;
@@ -421,7 +618,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel the repair order */
+        /**
+         * Cancel the repair order
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["cancelRepairOrder"];
         delete?: never;
         options?: never;
@@ -438,7 +638,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make the vehicle HV-safe (in your own name) */
+        /**
+         * Make the vehicle HV-safe (in your own name)
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["isolateHv"];
         delete?: never;
         options?: never;
@@ -455,7 +658,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restore high voltage (in your own name) */
+        /**
+         * Restore high voltage (in your own name)
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["restoreHv"];
         delete?: never;
         options?: never;
@@ -472,7 +678,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invoice the completed jobs */
+        /**
+         * Invoice the completed jobs
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["invoiceRepairOrder"];
         delete?: never;
         options?: never;
@@ -489,7 +698,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a job (labour and parts) to the quote */
+        /**
+         * Add a job (labour and parts) to the quote
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["addJob"];
         delete?: never;
         options?: never;
@@ -505,10 +717,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Revise a job's quote */
+        /**
+         * Revise a job's quote
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         put: operations["reviseJob"];
         post?: never;
-        /** Remove a job from the quote */
+        /**
+         * Remove a job from the quote
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         delete: operations["removeJob"];
         options?: never;
         head?: never;
@@ -524,7 +742,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a quoted job */
+        /**
+         * Approve a quoted job
+         * @description **Roles:** customer, advisor, manager. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
+         */
         post: operations["approveJob"];
         delete?: never;
         options?: never;
@@ -541,7 +762,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Assign a technician */
+        /**
+         * Assign a technician
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["assignTechnician"];
         delete?: never;
         options?: never;
@@ -558,7 +782,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop labour on a job */
+        /**
+         * Stop labour on a job
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["clockOff"];
         delete?: never;
         options?: never;
@@ -575,7 +802,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start labour on a job */
+        /**
+         * Start labour on a job
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["clockOn"];
         delete?: never;
         options?: never;
@@ -592,7 +822,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete a job */
+        /**
+         * Complete a job
+         * @description **Roles:** technician. Other roles get a 403.
+         */
         post: operations["completeJob"];
         delete?: never;
         options?: never;
@@ -609,7 +842,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decline a quoted job */
+        /**
+         * Decline a quoted job
+         * @description **Roles:** customer, advisor, manager. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
+         */
         post: operations["declineJob"];
         delete?: never;
         options?: never;
@@ -626,7 +862,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request parts for a job */
+        /**
+         * Request parts for a job
+         * @description **Roles:** advisor, technician, manager. Other roles get a 403.
+         */
         post: operations["requestParts"];
         delete?: never;
         options?: never;
@@ -643,7 +882,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record that requested parts arrived */
+        /**
+         * Record that requested parts arrived
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["receiveParts"];
         delete?: never;
         options?: never;
@@ -660,7 +902,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a payment against the invoice */
+        /**
+         * Record a payment against the invoice
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["recordPayment"];
         delete?: never;
         options?: never;
@@ -677,7 +922,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Fail the quality check and send jobs back */
+        /**
+         * Fail the quality check and send jobs back
+         * @description **Roles:** technician, manager. Other roles get a 403.
+         */
         post: operations["failQualityCheck"];
         delete?: never;
         options?: never;
@@ -694,7 +942,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pass the final quality check */
+        /**
+         * Pass the final quality check
+         * @description **Roles:** technician, manager. Other roles get a 403.
+         */
         post: operations["passQualityCheck"];
         delete?: never;
         options?: never;
@@ -711,7 +962,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send the quote to the customer */
+        /**
+         * Send the quote to the customer
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["sendQuote"];
         delete?: never;
         options?: never;
@@ -728,7 +982,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hand the vehicle back to the customer */
+        /**
+         * Hand the vehicle back to the customer
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["releaseVehicle"];
         delete?: never;
         options?: never;
@@ -743,9 +1000,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Staff by role, active, HV level valid today and certificate validity
+         * @description **Roles:** advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listStaff"];
         put?: never;
-        /** Hire a staff member */
+        /**
+         * Hire a staff member
+         * @description **Roles:** manager. Other roles get a 403.
+         */
         post: operations["hireStaffMember"];
         delete?: never;
         options?: never;
@@ -760,7 +1024,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A staff member and their HV qualification */
+        /**
+         * A staff member and their HV qualification
+         * @description **Roles:** advisor, technician, manager, auditor. Other roles get a 403.
+         */
         get: operations["getStaffMember"];
         put?: never;
         post?: never;
@@ -779,7 +1046,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deactivate a staff member */
+        /**
+         * Deactivate a staff member
+         * @description **Roles:** manager. Other roles get a 403.
+         */
         post: operations["deactivateStaffMember"];
         delete?: never;
         options?: never;
@@ -796,7 +1066,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an HV qualification (level 0-3, certificate, expiry) */
+        /**
+         * Record an HV qualification (level 0-3, certificate, expiry)
+         * @description **Roles:** manager. Other roles get a 403.
+         */
         post: operations["recordHvQualification"];
         delete?: never;
         options?: never;
@@ -811,7 +1084,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Assigned jobs, the clocked-on job, hours per day, HV level and certificate expiry */
+        /**
+         * Assigned jobs, the clocked-on job, hours per day, HV level and certificate expiry
+         * @description **Roles:** advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a technician reaches only their own workload; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getTechnicianWorkload"];
         put?: never;
         post?: never;
@@ -828,9 +1104,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Vehicles by plate, VIN or the VIN's last characters, or by owner
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403.
+         */
+        get: operations["listVehicles"];
         put?: never;
-        /** Register a vehicle by VIN */
+        /**
+         * Register a vehicle by VIN
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["registerVehicle"];
         delete?: never;
         options?: never;
@@ -845,7 +1128,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Look a vehicle up by its VIN */
+        /**
+         * Look a vehicle up by its VIN
+         * @description **Roles:** advisor, technician, manager, auditor. Other roles get a 403.
+         */
         get: operations["findVehicleByVin"];
         put?: never;
         post?: never;
@@ -862,7 +1148,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A vehicle with its battery and warranty record */
+        /**
+         * A vehicle with its battery and warranty record
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only the vehicles they own; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getVehicle"];
         put?: never;
         post?: never;
@@ -881,7 +1170,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a battery state-of-health reading */
+        /**
+         * Record a battery state-of-health reading
+         * @description **Roles:** technician, manager. Other roles get a 403.
+         */
         post: operations["recordBatteryHealth"];
         delete?: never;
         options?: never;
@@ -898,7 +1190,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register the traction battery warranty */
+        /**
+         * Register the traction battery warranty
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["registerBatteryWarranty"];
         delete?: never;
         options?: never;
@@ -915,7 +1210,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an odometer reading */
+        /**
+         * Record an odometer reading
+         * @description **Roles:** advisor, technician, manager. Other roles get a 403.
+         */
         post: operations["recordOdometer"];
         delete?: never;
         options?: never;
@@ -932,7 +1230,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Correct a wrongly entered odometer reading (with a reason) */
+        /**
+         * Correct a wrongly entered odometer reading (with a reason)
+         * @description **Roles:** manager. Other roles get a 403.
+         */
         post: operations["correctOdometer"];
         delete?: never;
         options?: never;
@@ -949,7 +1250,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Transfer the vehicle to another registered customer */
+        /**
+         * Transfer the vehicle to another registered customer
+         * @description **Roles:** advisor, manager. Other roles get a 403.
+         */
         post: operations["transferVehicleOwnership"];
         delete?: never;
         options?: never;
@@ -964,7 +1268,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A vehicle's visits, battery SoH trend, warranty risk and software */
+        /**
+         * A vehicle's visits, battery SoH trend, warranty risk and software
+         * @description **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only the vehicles they own; any other record is a 404 naming only the id asked for.
+         */
         get: operations["getVehicleProfile"];
         put?: never;
         post?: never;
@@ -983,7 +1290,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an ECU software update */
+        /**
+         * Record an ECU software update
+         * @description **Roles:** technician, manager. Other roles get a 403.
+         */
         post: operations["recordSoftwareVersion"];
         delete?: never;
         options?: never;
@@ -1097,7 +1407,9 @@ export interface components {
          * ApprovalChannel
          * @enum {string}
          */
-        ApprovalChannel: "portal" | "phone" | "in_person" | "email";
+        ApprovalChannel: "portal" | "phone" | "in_person" | "email" | "email_link";
+        /** ApproveByLink */
+        ApproveByLink: Record<string, never>;
         /** ApproveJob */
         ApproveJob: {
             channel?: components["schemas"]["ApprovalChannel"] | null;
@@ -1146,6 +1458,26 @@ export interface components {
             path: string;
             value?: unknown;
         };
+        /** ChatHistoryIn */
+        ChatHistoryIn: {
+            /** @enum {string} */
+            role: "user" | "assistant";
+            text: string;
+        };
+        /** ChatIn */
+        ChatIn: {
+            history?: components["schemas"]["ChatHistoryIn"][];
+            message: string;
+            /** @default false */
+            stream: boolean;
+        };
+        /** ChatTurnsPage */
+        ChatTurnsPage: {
+            items: {
+                [key: string]: unknown;
+            }[];
+            next_cursor: string | null;
+        };
         /** CheckpointOut */
         CheckpointOut: {
             algorithm: string;
@@ -1192,6 +1524,10 @@ export interface components {
         /** Deactivate */
         Deactivate: {
             reason: string;
+        };
+        /** DeclineByLink */
+        DeclineByLink: {
+            reason?: string | null;
         };
         /** DeclineJob */
         DeclineJob: {
@@ -1275,6 +1611,17 @@ export interface components {
             timestamp: string;
             version: number;
         };
+        /** InspectionTemplateView */
+        InspectionTemplateView: {
+            code: string;
+            note_required: string;
+            ratings: string[];
+            sections: {
+                [key: string]: unknown;
+            }[];
+            title: string;
+            version: number;
+        };
         /** InspectionView */
         InspectionView: {
             /** Format: uuid */
@@ -1330,11 +1677,17 @@ export interface components {
         JobView: {
             amount: string;
             approval_channel: string | null;
+            approved_at?: string | null;
             approved_by: {
                 [key: string]: unknown;
             } | null;
             assigned: string[];
             clocked_hours: string;
+            declined_at?: string | null;
+            declined_by?: {
+                [key: string]: unknown;
+            } | null;
+            declined_channel?: string | null;
             declined_reason: string | null;
             hv_work: boolean;
             job_id: string;
@@ -1364,6 +1717,13 @@ export interface components {
             hours: string;
             /** @description decimal string in the order's currency */
             rate: string;
+        };
+        /** ListPage */
+        ListPage: {
+            items: {
+                [key: string]: unknown;
+            }[];
+            next_cursor: string | null;
         };
         /** LocalSession */
         LocalSession: {
@@ -1472,6 +1832,25 @@ export interface components {
             title: string;
             type: string;
         };
+        /** QuoteApprovalView */
+        QuoteApprovalView: {
+            currency: string;
+            expires_at: string;
+            inspections: {
+                [key: string]: unknown;
+            }[];
+            jobs: {
+                [key: string]: unknown;
+            }[];
+            quote_version: number;
+            repair_order_id: string;
+            status: string;
+            subtotal: string;
+            tax: string;
+            tax_rate: string;
+            total: string;
+            vehicle_id: string;
+        };
         /** RateItem */
         RateItem: {
             note?: string | null;
@@ -1562,6 +1941,11 @@ export interface components {
             /** @description decimal string, 0-100 */
             soc_out_pct?: string | null;
         };
+        /**
+         * RepairOrderStatus
+         * @enum {string}
+         */
+        RepairOrderStatus: "open" | "inspecting" | "quoting" | "awaiting_approval" | "in_progress" | "waiting_for_parts" | "quality_check" | "ready_for_pickup" | "closed" | "cancelled";
         /** RepairOrderView */
         RepairOrderView: {
             balance: string;
@@ -1872,9 +2256,9 @@ export interface operations {
     getAggregateState: {
         parameters: {
             query?: {
-                version?: number | null;
+                version?: number;
                 /** @description As of this instant (ISO 8601 with offset) */
-                at?: string | null;
+                at?: string;
             };
             header?: never;
             path: {
@@ -2042,14 +2426,14 @@ export interface operations {
                 /** @description Continue after this notification id */
                 after?: number;
                 limit?: number;
-                aggregate_type?: string | null;
-                event_type?: string | null;
+                aggregate_type?: string;
+                event_type?: string;
                 /** @description Recorded at or after (with offset) */
-                since?: string | null;
+                since?: string;
                 /** @description Recorded before (with offset) */
-                until?: string | null;
+                until?: string;
                 /** @description Subject id */
-                actor?: string | null;
+                actor?: string;
             };
             header?: never;
             path?: never;
@@ -2137,7 +2521,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Start at this id */
-                from?: number | null;
+                from?: number;
             };
             header?: never;
             path?: never;
@@ -2224,17 +2608,17 @@ export interface operations {
     getWorkshopBoard: {
         parameters: {
             query?: {
-                status?: string | null;
-                technician?: string | null;
-                opened_from?: string | null;
-                opened_to?: string | null;
+                status?: components["schemas"]["RepairOrderStatus"] | null;
+                technician?: string;
+                opened_from?: string;
+                opened_to?: string;
                 /** @description Search plate, VIN, customer name */
-                q?: string | null;
+                q?: string;
                 open_only?: boolean;
-                cursor?: string | null;
+                cursor?: string;
                 limit?: number;
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path?: never;
@@ -2251,6 +2635,260 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BoardPage"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/event-stream": {
+                        data: string;
+                        /** @enum {string} */
+                        event: "tool" | "delta" | "done" | "error";
+                    };
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChatTurns: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTurnsPage"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCustomers: {
+        parameters: {
+            query?: {
+                /** @description Start of any word of the name, of the email, or of the phone number's digits (at least 3) */
+                q?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Rows per page (1-200) */
+                limit?: number;
+                /** @description Wait (at most 2 s) until the read model has applied this log position. */
+                min_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
                 };
             };
             /** @description The request does not match the schema (the failing field is named). */
@@ -2626,7 +3264,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path: {
@@ -2790,6 +3428,179 @@ export interface operations {
             };
             /** @description If-Match names a version the record has moved past. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInspectionTemplate: {
+        parameters: {
+            query?: {
+                code?: string;
+                version?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionTemplateView"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInspections: {
+        parameters: {
+            query?: {
+                vehicle_id?: string;
+                repair_order_id?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Rows per page (1-200) */
+                limit?: number;
+                /** @description Wait (at most 2 s) until the read model has applied this log position. */
+                min_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3583,7 +4394,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path: {
@@ -3673,10 +4484,10 @@ export interface operations {
         parameters: {
             query?: {
                 period?: "day" | "week" | "month";
-                from?: string | null;
-                to?: string | null;
+                from?: string;
+                to?: string;
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path?: never;
@@ -3809,6 +4620,421 @@ export interface operations {
             };
             /** @description No such record, or not one the caller may see. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getQuoteApproval: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The token of the emailed quote link (the page's ?token=...). */
+                "X-Approval-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteApprovalView"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveJobByLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+                /** @description The token of the emailed quote link (the page's ?token=...). */
+                "X-Approval-Token"?: string;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveByLink"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineJobByLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+                /** @description The token of the emailed quote link (the page's ?token=...). */
+                "X-Approval-Token"?: string;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineByLink"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRepairOrders: {
+        parameters: {
+            query?: {
+                vehicle_id?: string;
+                customer_id?: string;
+                status?: components["schemas"]["RepairOrderStatus"] | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Rows per page (1-200) */
+                limit?: number;
+                /** @description Wait (at most 2 s) until the read model has applied this log position. */
+                min_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6283,6 +7509,104 @@ export interface operations {
             };
         };
     };
+    listStaff: {
+        parameters: {
+            query?: {
+                role?: "technician" | "advisor" | "manager" | null;
+                active?: boolean;
+                /** @description At least this HV level today (a level counts only while its certificate is valid and the member is active) */
+                min_hv_level?: 0 | 1 | 2 | 3 | null;
+                /** @description The HV certificate is valid today */
+                certificate_valid?: boolean;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Rows per page (1-200) */
+                limit?: number;
+                /** @description Wait (at most 2 s) until the read model has applied this log position. */
+                min_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     hireStaffMember: {
         parameters: {
             query?: never;
@@ -6705,7 +8029,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path: {
@@ -6724,6 +8048,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Document"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVehicles: {
+        parameters: {
+            query?: {
+                /** @description Start of the plate (spaces, dashes and case ignored), start of the VIN, or its last characters */
+                q?: string;
+                owner_id?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Rows per page (1-200) */
+                limit?: number;
+                /** @description Wait (at most 2 s) until the read model has applied this log position. */
+                min_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
                 };
             };
             /** @description The request does not match the schema (the failing field is named). */
@@ -7642,7 +9061,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Wait (at most 2 s) until the read model has applied this log position. */
-                min_position?: number | null;
+                min_position?: number;
             };
             header?: never;
             path: {

@@ -2,11 +2,10 @@ import { Alert, Badge, Button, Card, Container, Group, SegmentedControl, Stack, 
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useSearch } from "@tanstack/react-router";
 import { useState } from "react";
-import { ApiProblem } from "../api/client";
-import { pending, type QuoteApproval, type QuoteApprovalJob } from "../api/pending";
+import { ApiProblem, api, idempotencyKey, unwrap } from "../api/client";
 import { dateTime, money } from "../ui/format";
 import { Loading, ProblemAlert } from "../ui/states";
-import { approvedTotals, everyJobDecided, type Choice } from "./quoteChoice";
+import { approvedTotals, everyJobDecided, type Choice, type QuoteApproval } from "./quoteChoice";
 
 /**
  * The approval page the quote email links to (phone-first). The link's token is the only
@@ -17,7 +16,10 @@ export default function QuoteApprovalPage() {
   const { token } = useSearch({ from: "/portal/repair-orders/$orderId/quote" });
   const quote = useQuery({
     queryKey: ["quote-approval", token],
-    queryFn: () => pending.getQuoteApproval(token ?? ""),
+    queryFn: async () =>
+      (await unwrap(
+        api.GET("/api/v1/quote-approval", { params: { header: { "X-Approval-Token": token ?? "" } } }),
+      )) as unknown as QuoteApproval,
     enabled: !!token,
     retry: false,
   });
@@ -55,18 +57,26 @@ function Approval({ quote, token, onSubmitted }: { quote: QuoteApproval; token: 
   const [signature, setSignature] = useState("");
   const open = quote.jobs.filter((j) => j.status === "quoted");
   const readOnly = open.length === 0;
-  const taxRate = quote.tax_rate !== undefined ? Number(quote.tax_rate) : Number(quote.subtotal) > 0 ? Number(quote.tax) / Number(quote.subtotal) : 0;
+  const taxRate = Number(quote.tax_rate);
   const totals = approvedTotals(quote.jobs, choices, taxRate);
   const submit = useMutation({
     mutationFn: async () => {
       for (const job of open) {
-        if (choices[job.job_id] === "approve") await pending.approveJobByLink(token, job.job_id);
-        else await pending.declineJobByLink(token, job.job_id, (reasons[job.job_id] ?? "").trim() || null);
+        const params = {
+          path: { job_id: job.job_id },
+          header: { "X-Approval-Token": token, "Idempotency-Key": idempotencyKey() },
+        };
+        if (choices[job.job_id] === "approve") {
+          await unwrap(api.POST("/api/v1/quote-approval/jobs/{job_id}/approve", { params, body: {} }));
+        } else {
+          const reason = (reasons[job.job_id] ?? "").trim() || null;
+          await unwrap(api.POST("/api/v1/quote-approval/jobs/{job_id}/decline", { params, body: { reason } }));
+        }
       }
     },
     onSuccess: onSubmitted,
   });
-  const findingsFor = (job: QuoteApprovalJob) => quote.findings.filter((f) => f.item_code === job.item_code);
+  const findings = quote.inspections.flatMap((i) => i.findings);
   return (
     <Stack>
       <Text size="sm" c="dimmed">
@@ -77,6 +87,22 @@ function Approval({ quote, token, onSubmitted }: { quote: QuoteApproval; token: 
           The garage has your decision. This page is now read-only; call us to change anything.
         </Alert>
       ) : null}
+      {findings.length > 0 && (
+        <Card withBorder data-testid="shared-findings">
+          <Stack gap={4}>
+            <Text fw={600}>What the inspection found</Text>
+            {findings.map((f) => (
+              <Text key={f.item_code} size="sm">
+                <Badge size="xs" color={f.rating === "red" ? "red" : "yellow"} mr={4}>
+                  {f.rating}
+                </Badge>
+                {f.item_code.replaceAll("_", " ")}
+                {f.note ? `: ${f.note}` : ""}
+              </Text>
+            ))}
+          </Stack>
+        </Card>
+      )}
       {quote.jobs.map((job) => (
         <Card key={job.job_id} withBorder data-testid={`quote-job-${job.job_id}`}>
           <Stack gap="xs">
@@ -84,15 +110,6 @@ function Approval({ quote, token, onSubmitted }: { quote: QuoteApproval; token: 
               <Text fw={600}>{job.title}</Text>
               <Text fw={600}>{money(job.amount, quote.currency)}</Text>
             </Group>
-            {findingsFor(job).map((f) => (
-              <Text key={f.item_code} size="sm">
-                <Badge size="xs" color={f.severity === "red" ? "red" : f.severity === "amber" ? "yellow" : "green"} mr={4}>
-                  {f.severity}
-                </Badge>
-                {f.title}
-                {f.note ? `: ${f.note}` : ""}
-              </Text>
-            ))}
             {job.status === "quoted" && !submit.isSuccess ? (
               <>
                 <SegmentedControl

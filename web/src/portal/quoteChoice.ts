@@ -1,4 +1,22 @@
-import type { QuoteApprovalJob } from "../api/pending";
+import type { Schemas } from "../api/client";
+
+/** getQuoteApproval's jobs (the server types them as plain objects; these are the fields used). */
+export interface QuoteApprovalJob {
+  job_id: string;
+  title: string;
+  amount: string;
+  status: string; // quoted | approved | declined
+}
+/** A finding of an inspection shared with the customer (amber or red). */
+export interface QuoteApprovalFinding {
+  item_code: string;
+  rating: "red" | "amber";
+  note?: string | null;
+}
+export type QuoteApproval = Omit<Schemas["QuoteApprovalView"], "jobs" | "inspections"> & {
+  jobs: QuoteApprovalJob[];
+  inspections: { inspection_id: string; findings: QuoteApprovalFinding[] }[];
+};
 
 export type Choice = "approve" | "decline";
 

@@ -3,7 +3,23 @@ import { useQuery } from "@tanstack/react-query";
 import { useParams } from "@tanstack/react-router";
 import { useState } from "react";
 import { ApiProblem, api, idempotencyKey, unwrap, type Schemas } from "../api/client";
-import { pending, type TemplateItem } from "../api/pending";
+
+/** getInspectionTemplate: the server types sections as plain objects; this is their shape. */
+export interface TemplateItem {
+  code: string;
+  title: string;
+  required: boolean;
+  hv_system?: boolean;
+  recommended_job?: string | null;
+  measurements?: { kind: Schemas["MeasurementKind"]; unit: string; min?: string | null; max?: string | null }[];
+}
+type InspectionTemplate = Omit<Schemas["InspectionTemplateView"], "sections"> & {
+  sections: { code: string; title: string; items: TemplateItem[] }[];
+};
+
+async function getInspectionTemplate(): Promise<InspectionTemplate> {
+  return (await unwrap(api.GET("/api/v1/inspection-template"))) as unknown as InspectionTemplate;
+}
 import { useIdentity } from "../auth/useSession";
 import { Act } from "../ui/Act";
 import { ProblemAlert, QueryState } from "../ui/states";
@@ -31,7 +47,7 @@ export default function InspectionPage() {
     queryKey: ["inspection", inspectionId],
     queryFn: () => unwrap(api.GET("/api/v1/inspections/{inspection_id}", { params: { path: { inspection_id: inspectionId } } })),
   });
-  const template = useQuery({ queryKey: ["inspection-template"], queryFn: pending.getInspectionTemplate, staleTime: Infinity, retry: false });
+  const template = useQuery({ queryKey: ["inspection-template"], queryFn: getInspectionTemplate, staleTime: Infinity, retry: false });
   return (
     <QueryState isPending={inspection.isPending} error={inspection.error} refetch={() => void inspection.refetch()}>
       {() => <Runner inspection={inspection.data!} template={template} />}
@@ -124,7 +140,7 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
 }
 
 function useTemplate() {
-  return useQuery({ queryKey: ["inspection-template"], queryFn: pending.getInspectionTemplate });
+  return useQuery({ queryKey: ["inspection-template"], queryFn: getInspectionTemplate });
 }
 
 function ItemRow({

@@ -3,8 +3,9 @@ import { useDebouncedValue } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
-import { ApiProblem, api, idempotencyKey, unwrap } from "../api/client";
-import { pending, type CustomerListItem, type VehicleListItem } from "../api/pending";
+import { ApiProblem, api, idempotencyKey, unwrap, type Schemas } from "../api/client";
+type CustomerListItem = Pick<Schemas["CustomerView"], "id" | "name" | "email" | "phone">;
+type VehicleListItem = Pick<Schemas["VehicleView"], "id" | "vin" | "plate" | "make" | "model" | "year" | "owner_id">;
 import { ProblemAlert } from "../ui/states";
 import { useAction } from "../ui/useAction";
 import { readVin } from "./vin";
@@ -46,7 +47,10 @@ function CustomerStep({ onChosen }: { onChosen: (c: { id: string; name: string }
   const [debounced] = useDebouncedValue(q.trim(), 250);
   const results = useQuery({
     queryKey: ["customers", debounced],
-    queryFn: () => pending.listCustomers(debounced),
+    queryFn: async () => {
+      const page = await unwrap(api.GET("/api/v1/customers", { params: { query: { q: debounced, limit: 20 } } }));
+      return { ...page, items: page.items as unknown as CustomerListItem[] };
+    },
     enabled: debounced.length >= 2,
     retry: false,
   });
@@ -95,7 +99,10 @@ function CustomerStep({ onChosen }: { onChosen: (c: { id: string; name: string }
 }
 
 function VehicleStep({ ownerId, onChosen }: { ownerId: string; onChosen: (v: { id: string; label: string }) => void }) {
-  const owned = useQuery({ queryKey: ["vehicles", ownerId], queryFn: () => pending.listVehicles({ owner_id: ownerId }), retry: false });
+  const owned = useQuery({ queryKey: ["vehicles", ownerId], queryFn: async () => {
+      const page = await unwrap(api.GET("/api/v1/vehicles", { params: { query: { owner_id: ownerId, limit: 20 } } }));
+      return { ...page, items: page.items as unknown as VehicleListItem[] };
+    }, retry: false });
   const [vinText, setVinText] = useState("");
   const vin = readVin(vinText);
   const existing = useQuery({

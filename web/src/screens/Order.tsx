@@ -141,7 +141,7 @@ function OrderDetail({ order, role }: { order: Order; role: Role | undefined }) 
                     Send quote
                   </Act>
                 )}
-                {order.status === "ready_for_pickup" && !order.invoice_number && (
+                {order.status === "quality_check" && order.qc_passed && !order.hv_isolated && !order.invoice_number && (
                   <Act
                     run={() => unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/invoice", { params: { path, header: key() } }))}
                     success="Invoiced"
@@ -270,7 +270,7 @@ function JobActions({ order, job, role }: { order: Order; job: Job; role: Role |
         </>
       )}
       {can(role, "advisor", "manager") && job.status === "approved" && <AssignPicker order={order} job={job} />}
-      {role === "technician" && mine && ["approved", "in_progress"].includes(job.status) && (
+      {role === "technician" && mine && job.status === "approved" && (
         <ClockButtons order={order} job={job} clockedOn={clockedOnHere} />
       )}
     </Group>
@@ -306,7 +306,7 @@ export function ClockButtons({ order, job, clockedOn }: { order: Order; job: Job
           </Text>
         )}
       </Stack>
-      {(job.status === "in_progress" || job.clocked_hours !== "0.00") && (
+      {job.status === "approved" && (
         <Act
           className="tablet-button"
           variant="default"
@@ -436,8 +436,12 @@ function AddJobForm({ orderId }: { orderId: string }) {
 function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
   const hvJobs = order.jobs.some((j) => j.hv_work);
   const [wizard, setWizard] = useState(false);
-  if (!hvJobs && !order.isolation) return null;
-  const isolation = order.isolation as Record<string, unknown> | null;
+  // The server drops the isolation record when the HV system is restored; keep the one just
+  // restored on screen so the technician sees which lockout was lifted.
+  const [restored, setRestored] = useState<Record<string, unknown> | null>(null);
+  const current = order.isolation as Record<string, unknown> | null;
+  if (!hvJobs && !current && !restored) return null;
+  const isolation = current ?? (order.hv_isolated ? null : restored);
   return (
     <Card withBorder>
       <Stack gap="xs">
@@ -464,7 +468,11 @@ function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
         {role === "technician" && order.hv_isolated && (
           <Act
             variant="default"
-            run={() => unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/hv/restore", { params: { path: { repair_order_id: order.id }, header: key() } }))}
+            run={async () => {
+              const result = await unwrap(api.POST("/api/v1/repair-orders/{repair_order_id}/hv/restore", { params: { path: { repair_order_id: order.id }, header: key() } }));
+              setRestored(current);
+              return result;
+            }}
             success="HV system restored"
           >
             Restore HV system
@@ -477,13 +485,28 @@ function HvPanel({ order, role }: { order: Order; role: Role | undefined }) {
 
 function QcForm({ order }: { order: Order }) {
   const [notes, setNotes] = useState("");
-  const path = { repair_order_id: order.id };
   return (
     <Card withBorder>
       <Stack gap="xs">
         <Title order={3} size="h5">
           Quality check
         </Title>
+        {order.qc_passed ? (
+          <Text size="sm" c="green.8" data-testid="qc-result">
+            Quality check passed. Ready to invoice.
+          </Text>
+        ) : (
+          <QcActions order={order} notes={notes} setNotes={setNotes} />
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+function QcActions({ order, notes, setNotes }: { order: Order; notes: string; setNotes: (notes: string) => void }) {
+  const path = { repair_order_id: order.id };
+  return (
+    <>
         <Textarea label="Notes" value={notes} onChange={(e) => setNotes(e.currentTarget.value)} />
         <Group>
           <Act
@@ -511,8 +534,7 @@ function QcForm({ order }: { order: Order }) {
             Fail QC (redo completed jobs)
           </Act>
         </Group>
-      </Stack>
-    </Card>
+    </>
   );
 }
 

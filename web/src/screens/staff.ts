@@ -1,6 +1,12 @@
 import { useQuery } from "@tanstack/react-query";
 import { ApiProblem, api, unwrap } from "../api/client";
-import { pending, type StaffListItem } from "../api/pending";
+import type { Schemas } from "../api/client";
+
+/** listStaff items: the server types them as plain objects; they are its staff records. */
+export type StaffListItem = Pick<
+  Schemas["StaffView"],
+  "id" | "name" | "role" | "active" | "hv_level" | "effective_hv_level" | "certificate_expires_on"
+>;
 
 /**
  * The staff directory for pickers and names: `GET /staff` (listStaff, issue 11). Until that
@@ -9,7 +15,8 @@ import { pending, type StaffListItem } from "../api/pending";
  */
 async function loadStaff(): Promise<StaffListItem[]> {
   try {
-    return (await pending.listStaff({})).items;
+    const page = await unwrap(api.GET("/api/v1/staff", { params: { query: { limit: 200 } } }));
+    return page.items as unknown as StaffListItem[];
   } catch (error) {
     if (!(error instanceof ApiProblem) || ![404, 405].includes(error.status)) throw error;
   }
