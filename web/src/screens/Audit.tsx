@@ -72,9 +72,9 @@ export default function AuditPage() {
                         <Table.Td>{e.notification_id}</Table.Td>
                         <Table.Td>{dateTime(e.timestamp)}</Table.Td>
                         <Table.Td>
-                          <Button size="compact-xs" variant="subtle" onClick={() => setSelected(e.aggregate_id)}>
+                          <button type="button" className="link-button" onClick={() => setSelected(e.aggregate_id)}>
                             {e.aggregate_type} {e.aggregate_id.slice(0, 8)} v{e.version}
-                          </Button>
+                          </button>
                         </Table.Td>
                         <Table.Td>{e.event_type}</Table.Td>
                         <Table.Td>{a ? `${a.role} ${String(a.subject_id).slice(0, 12)}` : "–"}</Table.Td>
