@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 from regenzet.adapters.clock import SystemClock
 from regenzet.entrypoints.container import (
     http_services,
+    memory_env,
     openapi_document,
     web_routes,
     workshop_for,
@@ -42,8 +43,8 @@ def dist(tmp_path: Path) -> Path:
 
 def client_for(settings: Settings) -> Iterator[TestClient[Any]]:
     clock = SystemClock()
-    workshop = workshop_for({}, clock)
-    services = http_services(settings, workshop, {})
+    workshop = workshop_for(memory_env(), clock)
+    services = http_services(settings, workshop, memory_env())
     app = create_app(services, extra_routes=web_routes(settings, clock))
     try:
         with TestClient(app) as client:
@@ -62,7 +63,7 @@ def test_the_app_is_served_at_the_root_and_not_cached(web: TestClient[Any]) -> N
     response = web.get("/")
     assert response.status_code == 200
     assert response.text == INDEX
-    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["cache-control"] == "no-cache"
     assert "attachment" not in response.headers.get("content-disposition", "")
 

@@ -144,7 +144,7 @@ def spa_handlers(dist: Path, config: WebConfig) -> list[BaseRouteHandler | Any]:
         return File(
             index,
             filename="index.html",
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",  # File adds the charset itself
             content_disposition_type="inline",
             headers=html_headers,
         )
