@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.policy import POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
 
 from .test_cli import run
 
@@ -70,8 +70,16 @@ def test_serve_demo_serves_docs_and_accepts_only_genuine_tokens(
     schema = httpx.get(f"{base}/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     # Every use case of the application is an operation of the API.
-    # The local sign-in is served (outside the guarded API) because tokens are signed locally.
-    assert operations == {*POLICY, "health", "ready", "listDemoPeople", "signInAsDemoPerson"}
+    # The local sign-in is served (outside the guarded API) because tokens are signed locally;
+    # the quote-approval link's operations are authorised by the link's own token.
+    assert operations == {
+        *POLICY,
+        *LINK_OPERATIONS,
+        "health",
+        "ready",
+        "listDemoPeople",
+        "signInAsDemoPerson",
+    }
     assert httpx.get(f"{base}/schema").status_code == 200
 
     staff_id = str(uuid.uuid4())
