@@ -192,3 +192,12 @@ def test_the_web_apps_openapi_document_matches_the_server() -> None:
         "web/openapi.json is stale: run `regenzet openapi --output web/openapi.json` and "
         "`npm --prefix web run api:types`"
     )
+
+
+def test_building_the_openapi_document_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `regenzet openapi` runs from a checkout: it must not leave local secrets in it.
+    monkeypatch.chdir(tmp_path)
+    assert openapi_document()["paths"]
+    assert list(tmp_path.iterdir()) == []

@@ -629,23 +629,30 @@ def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI document, built without a server or a database: the app on an
     in-memory store with a throwaway key, as the local setup mounts it (with the local sign-in).
     The web app's client types are generated from it (``regenzet openapi``)."""
+    import tempfile
+
     from regenzet.entrypoints.http.app import create_app
     from regenzet.entrypoints.http.local_sign_in import local_sign_in_router
 
-    settings = Settings(data_dir=Path("."), database_url=None)
-    keys = LocalKeyPair.generate()
-    clock = SystemClock()
-    workshop = workshop_for(memory_env(), clock)
-    try:
-        verifier = JwtTokenVerifier.local(
-            keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-        )
-        services = http_services(settings, workshop, {}, verifier=verifier)
-        issuer = LocalTokenIssuer(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        app = create_app(services, extra_routes=[local_sign_in_router(issuer, clock)])
-        return app.openapi_schema.to_schema()
-    finally:
-        workshop.close()
+    # A throwaway data directory: building the app creates local secrets (the link key), which
+    # must not land in whatever directory the command runs from.
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(data_dir=Path(scratch), database_url=None)
+        keys = LocalKeyPair.generate()
+        clock = SystemClock()
+        workshop = workshop_for(memory_env(), clock)
+        try:
+            verifier = JwtTokenVerifier.local(
+                keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+            services = http_services(settings, workshop, {}, verifier=verifier)
+            issuer = LocalTokenIssuer(
+                keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+            app = create_app(services, extra_routes=[local_sign_in_router(issuer, clock)])
+            return app.openapi_schema.to_schema()
+        finally:
+            workshop.close()
 
 
 class Core(containers.DeclarativeContainer):
