@@ -84,6 +84,30 @@ def test_a_known_status_filter_still_filters(api: Api) -> None:
     assert {item["status"] for item in items} == {"in_progress"}
 
 
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        ("/api/v1/staff?active=null", "active"),
+        ("/api/v1/staff?role=null", "role"),
+        ("/api/v1/board?min_position=null", "min_position"),
+        ("/api/v1/staff?certificate_valid=null", "certificate_valid"),
+    ],
+)
+def test_null_is_not_a_query_value_it_is_a_400_naming_the_parameter(
+    api: Api, path: str, field: str
+) -> None:
+    # Litestar would read "null" as "no filter" for an optional parameter; the schema says a
+    # query parameter is a value or absent.
+    body = problem(api.client.get(path, headers=manager(api)), 400)
+    assert body["field"] == field
+    assert "null" in body["errors"][0]["message"]
+
+
+def test_null_stays_text_in_a_free_text_query(api: Api) -> None:
+    response = api.client.get("/api/v1/customers?q=null", headers=manager(api))
+    assert response.status_code == 200, response.text
+
+
 # -- defect 6: the field is the client's JSON path; limits and messages ----------------------
 
 

@@ -170,13 +170,18 @@ def follow_to_head(full_env: dict[str, str], data_dir: Path, head: int) -> int:
     return code
 
 
+def _no_load(*_: object) -> None:
+    return None
+
+
 def _sqlite_checksum(data_dir: Path) -> str:
     from regenzet.adapters.read_models import SqliteReadModelStore
+    from regenzet.application.directory_models import directory_projections
     from regenzet.application.read_models import all_projections
 
     store = SqliteReadModelStore(data_dir / "read_models.db")
     try:
-        for projection in all_projections(lambda *_: None):
+        for projection in [*all_projections(_no_load), *directory_projections(_no_load)]:
             store.prepare(projection)
         return checksum(store)
     finally:

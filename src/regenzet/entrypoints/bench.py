@@ -741,16 +741,20 @@ def _fleet(workshop: Workshop, label: str, clients: int, serials: Iterator[int])
 
     VINs use the European VW layout, which has no check digit, so any six-digit serial is
     valid; the serials come from one counter per run because the store is fresh each run and
-    a random serial could repeat (the second registration would fail as a duplicate).
+    a random serial could repeat (the second registration would fail as a duplicate). The
+    plate carries the same serial, since plates are unique too.
     """
     fleet = []
     for i in range(clients):
+        serial = next(serials)
         customer = workshop.register_customer(
             name=f"Bench {label} {i}", email=f"bench{i}@example.com", phone=None, actor=ADVISOR
         ).id
         vehicle = workshop.register_vehicle(
-            vin=f"WVWZZZE1ZMP{next(serials):06d}",
-            plate=f"B-{i:03d}-{label[:2].upper()}",
+            vin=f"WVWZZZE1ZMP{serial:06d}",
+            # Plates are unique among live vehicles (ADR 0012): the run's serial keeps them so
+            # when several labels share a store.
+            plate=f"B-{serial:06d}",
             make=None,
             model="ID.3",
             year=2021,

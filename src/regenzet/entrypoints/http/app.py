@@ -37,7 +37,12 @@ from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.lists import ListController
 from regenzet.entrypoints.http.policy import POLICY, describe_access
-from regenzet.entrypoints.http.problems import MAX_REQUEST_BODY, add_request_id, problem_handler
+from regenzet.entrypoints.http.problems import (
+    MAX_REQUEST_BODY,
+    add_request_id,
+    problem_handler,
+    refuse_null_query_values,
+)
 from regenzet.entrypoints.http.quote_approval import (
     APPROVAL_TOKEN_HEADER,
     QuoteApprovalController,
@@ -133,6 +138,7 @@ def create_app(
         exception_handlers={Exception: problem_handler},
         type_decoders=[(is_canonical_decimal_type, decode_canonical_decimal)],
         plugins=[CanonicalDecimalSchema()],
+        before_request=refuse_null_query_values,
         before_send=[add_request_id],
         openapi_config=OpenAPIConfig(
             title="ReGenZet API",

@@ -363,3 +363,51 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
+
+
+def refuse_null_query_values(request: Request[Any, Any, Any]) -> None:
+    """A query parameter is a value or absent, never null (as the OpenAPI document says).
+
+    Litestar reads ``?active=null`` as ``None`` for an optional parameter, which would make
+    ``null`` a silent "no filter". For every parameter whose type has no string form that
+    could be spelled ``null`` (booleans, numbers, enums and literals), the literal is a 400
+    naming the parameter; a free-text parameter keeps ``null`` as the text it is.
+    """
+    nulls = [name for name, value in request.query_params.multi_items() if value == "null"]
+    if not nulls:
+        return
+    refusing = _null_refusing_parameters(request.route_handler)
+    for name in nulls:
+        if name in refusing:
+            raise ValidationException(
+                detail="the request does not match the API schema",
+                extra=[
+                    {
+                        "key": name,
+                        "source": "query",
+                        "message": "null is not a value of this parameter: leave it out instead",
+                    }
+                ],
+            )
+
+
+def _null_refusing_parameters(handler: Any) -> set[str]:
+    names: set[str] = set()
+    for name, definition in handler.parsed_fn_signature.parameters.items():
+        kwarg = definition.kwarg_definition
+        if kwarg is not None and (getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None)):
+            continue
+        try:
+            info: Any = msgspec.inspect.type_info(definition.annotation)
+        except (TypeError, ValueError):
+            continue
+        members = [m for m in _unwrap(info) if not isinstance(m, msgspec.inspect.NoneType)]
+        if len(members) == len(_unwrap(info)):
+            continue  # not optional: Litestar itself refuses "null" for a required value
+        if members and not any(
+            isinstance(m, msgspec.inspect.StrType)
+            or (isinstance(m, msgspec.inspect.LiteralType) and "null" in m.values)
+            for m in members
+        ):
+            names.add(getattr(kwarg, "query", None) or name)
+    return names
