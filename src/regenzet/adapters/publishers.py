@@ -43,16 +43,21 @@ class InMemoryPublisher:
 
 class JsonLinesPublisher:
     """Appends one line per message to a file (``$REGENZET_DATA_DIR/events.jsonl``): the
-    message attributes and the message, as SNS would deliver them. Each batch is flushed and
+    message attributes and the message, as SNS would deliver them. Each batch is written and
     fsynced before ``publish`` returns, so the relay records its position only after the
-    lines are on disk."""
+    lines are on disk.
+
+    A relay killed in the middle of a write (SIGKILL can cut a write short) leaves a torn last
+    line. Its batch was never acknowledged, so the relay publishes it again; before appending,
+    the publisher cuts the file back to its last complete line, so every line of the file is
+    whole JSON and the at-least-once stream stays readable."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
 
     def publish(self, messages: Sequence[IntegrationMessage]) -> None:
-        lines = "".join(
+        data = "".join(
             json.dumps(
                 {"message_attributes": m.attributes(), "message": m.body},
                 separators=(",", ":"),
@@ -60,16 +65,37 @@ class JsonLinesPublisher:
             )
             + "\n"
             for m in messages
-        )
+        ).encode()
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(lines)
-                    out.flush()
-                    os.fsync(out.fileno())
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    _cut_torn_tail(fd)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         except OSError as exc:
             raise PublishError(f"cannot append to {self.path}: {exc.strerror}") from exc
+
+
+def _cut_torn_tail(fd: int, chunk: int = 64 * 1024) -> None:
+    """Truncates the file after its last newline when it does not end with one."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            os.ftruncate(fd, start + newline + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
 
 
 class SnsPublisher:
