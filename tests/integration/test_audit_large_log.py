@@ -14,13 +14,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from benchmarks.common import prefill
 from regenzet.adapters.audit_signing import LocalAuditSigner
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.identity import LocalKeyPair
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.audit import ChainFollower, Verifier
 from regenzet.entrypoints.audit_verify import verify_log
-from regenzet.entrypoints.bench import _prefill
 from regenzet.entrypoints.container import chain_store, event_log_reader, workshop_for
 
 from ..conftest import postgres_store_env
@@ -79,7 +79,7 @@ def test_a_clean_log_of_100k_events_verifies(env: dict[str, str]) -> None:
                 stop.wait(0.01)
 
     threads = [
-        threading.Thread(target=guarded, args=(_prefill, w, TARGET // WRITERS)) for w in workshops
+        threading.Thread(target=guarded, args=(prefill, w, TARGET // WRITERS)) for w in workshops
     ]
     helpers = [threading.Thread(target=guarded, args=(follow,))]
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
