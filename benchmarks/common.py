@@ -1,5 +1,6 @@
 """What every benchmark shares: throwaway storage, the run's clock and workshop, the log
-pre-fill, the report table and the JSON result line (always the last line printed)."""
+pre-fill (the shared scenarios' closed orders), the report table and the JSON result line
+(always the last line printed)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from regenzet.application.scenarios import fill_log
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.domain.repair_order import (
-    ApprovalChannel,
-    LabourLine,
-    PartLine,
-    PaymentMethod,
-    RepairOrder,
-)
 from regenzet.entrypoints.container import ManualClock, event_store_env, workshop_for
 from regenzet.entrypoints.settings import Settings
 
@@ -151,89 +145,17 @@ def bench_workshop(env: dict[str, str]) -> Workshop:
     return workshop_for(env, bench_clock())
 
 
-# ---------------------------------------------------------------------------------------------
-# a realistic log
-# ---------------------------------------------------------------------------------------------
-
-
 def prefill(workshop: Workshop, target: int) -> int:
     """Realistic log: full repair-order lifecycles (about 20 events each), saved per order."""
     clock = workshop.clock
     if not isinstance(clock, ManualClock):
         raise TypeError("the pre-fill needs the benchmark's manual clock")
-    written = 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("pre-filling the log", total=target)
-        while written < target:
-            order = lifecycle(clock)
-            recordings = workshop.save(order)
-            written += len(recordings)
-            progress.update(task, completed=written)
-    return written
-
-
-def lifecycle(clock: ManualClock) -> RepairOrder:
-    tech = uuid.uuid4()
-    tech_actor = Actor(str(tech), Role.TECHNICIAN)
-    o = RepairOrder.open(
-        vehicle_id=uuid.uuid4(),
-        customer_id=uuid.uuid4(),
-        concerns=["Coolant warning", "Noise from rear axle"],
-        odometer_in_km=48_000,
-        soc_in_pct=Decimal("70"),
-        promised_at=clock.now() + timedelta(days=1),
-        currency="EUR",
-        actor=ADVISOR,
-    )
-    o.add_job(
-        job_id="hv",
-        title="Replace HV coolant pump",
-        labour=[LabourLine("Pump", Decimal("2.5"), Decimal("95"))],
-        parts=[PartLine("P-1", "Coolant pump", Decimal("1"), Decimal("389.00"))],
-        hv_work=True,
-        required_hv_level=3,
-        actor=ADVISOR,
-    )
-    o.add_job(
-        job_id="filter",
-        title="Cabin filter",
-        labour=[LabourLine("Filter", Decimal("0.3"), Decimal("85"))],
-        parts=[PartLine("F-1", "Filter", Decimal("1"), Decimal("59.90"))],
-        hv_work=False,
-        required_hv_level=None,
-        actor=ADVISOR,
-    )
-    o.send_quote(actor=ADVISOR)
-    customer = Actor(str(o.customer_id), Role.CUSTOMER)
-    now = clock.advance(timedelta(minutes=5))
-    for job in ("hv", "filter"):
-        o.approve_job(
-            job_id=job,
-            channel=ApprovalChannel.PORTAL,
-            client_ip="203.0.113.9",
-            at=now,
-            actor=customer,
+        return fill_log(
+            workshop,
+            clock,
+            target,
+            advisor=ADVISOR,
+            progress=lambda written: progress.update(task, completed=written),
         )
-    o.assign_technician(job_id="hv", staff_id=tech, hv_level=3, actor=ADVISOR)
-    o.isolate_hv(
-        technician_id=tech,
-        technician_hv_level=3,
-        residual_voltage_v=Decimal("2"),
-        lock_tag_id="LOTO-1",
-        ppe_checked=True,
-        at=now,
-        actor=tech_actor,
-    )
-    for job in ("hv", "filter"):
-        o.clock_on(job_id=job, technician_id=tech, technician_hv_level=3, at=now, actor=tech_actor)
-        now = clock.advance(timedelta(minutes=75))
-        o.clock_off(job_id=job, technician_id=tech, at=now, actor=tech_actor)
-        o.complete_job(job_id=job, actor=tech_actor)
-    o.restore_hv(technician_id=tech, technician_hv_level=3, at=now, actor=tech_actor)
-    o.pass_quality_check(notes=None, actor=ADVISOR)
-    o.invoice(invoice_number=f"INV-{o.id.hex[:8]}", tax_rate=Decimal("0.21"), at=now, actor=ADVISOR)
-    o.record_payment(
-        amount=o.total, method=PaymentMethod.CARD, reference="PIN", at=now, actor=ADVISOR
-    )
-    o.release(odometer_out_km=48_010, soc_out_pct=Decimal("68"), at=now, actor=ADVISOR)
-    return o

@@ -37,6 +37,7 @@ from benchmarks.common import (
     show_table,
     store_kind,
 )
+from regenzet.application.scenarios import register_customer, register_vehicle
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
 from regenzet.entrypoints.container import event_store_env, prepare_store
@@ -184,22 +185,26 @@ def fleet(workshop: Workshop, label: str, clients: int, serials: Iterator[int]) 
     pairs = []
     for i in range(clients):
         serial = next(serials)
-        customer = workshop.register_customer(
-            name=f"Bench {label} {i}", email=f"bench{i}@example.com", phone=None, actor=ADVISOR
-        ).id
-        vehicle = workshop.register_vehicle(
+        customer = register_customer(
+            workshop,
+            name=f"Bench {label} {i}",
+            email=f"bench{i}@example.com",
+            phone=None,
+            actor=ADVISOR,
+        )
+        vehicle = register_vehicle(
+            workshop,
             vin=f"WVWZZZE1ZMP{serial:06d}",
             # Plates are unique among live vehicles (ADR 0012): the run's serial keeps them so
             # when several labels share a store.
             plate=f"B-{serial:06d}",
-            make=None,
             model="ID.3",
             year=2021,
             battery_kwh=Decimal("58"),
             nominal_voltage_v=Decimal("400"),
             owner_id=customer,
             actor=ADVISOR,
-        ).id
+        )
         pairs.append((customer, vehicle))
     return pairs
 
