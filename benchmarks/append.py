@@ -19,17 +19,17 @@ from rich.progress import Progress
 from benchmarks.common import (
     ADVISOR,
     bench_workshop,
+    configured_store,
     console,
     emit,
     medians,
     rate_row,
+    rounds_option,
     scratch,
     show_table,
     store_kind,
 )
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import prepare_store
-from regenzet.entrypoints.settings import Settings
 
 
 class BareCustomer(Aggregate):
@@ -67,10 +67,9 @@ class BareApplication(Application[uuid.UUID]):
     show_default=True,
     help="Commands per variant per round.",
 )
-@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
+@rounds_option(3)
 def command(count: int, rounds: int) -> None:
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     store = store_kind(settings)
     rates: dict[str, list[float]] = {"use case": [], "bare library": [], "raw driver": []}
     with (

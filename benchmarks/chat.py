@@ -12,10 +12,18 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from benchmarks.common import console, emit, percentiles, scratch, show_table, store_kind
+from benchmarks.common import (
+    configured_store,
+    console,
+    emit,
+    percentiles,
+    scratch,
+    show_table,
+    store_kind,
+)
 from regenzet.application.projections import ReadModelStore
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import ManualClock, prepare_store, workshop_for
+from regenzet.entrypoints.container import ManualClock, workshop_for
 from regenzet.entrypoints.followers import build_followers
 from regenzet.entrypoints.settings import Settings
 
@@ -48,8 +56,7 @@ def command(count: int, rounds: int) -> None:
     """
     from regenzet.entrypoints.demo import seed_demo
 
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     with scratch(settings, "chat") as (env, _connect):
         clock = ManualClock(datetime.now(UTC) - timedelta(days=6))
         workshop = workshop_for(env, clock)

@@ -25,7 +25,12 @@ from rich.table import Table
 from regenzet.application.scenarios import fill_log
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import ManualClock, event_store_env, workshop_for
+from regenzet.entrypoints.container import (
+    ManualClock,
+    event_store_env,
+    prepare_store,
+    workshop_for,
+)
 from regenzet.entrypoints.settings import Settings
 
 console = Console(stderr=True)  # progress and notes; stdout carries the table and the JSON line
@@ -96,8 +101,43 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------
+# options
+# ---------------------------------------------------------------------------------------------
+
+
+def events_option(
+    *, minimum: int = 1, text: str = "Approximate number of events to pre-fill."
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--events`` (the command's ``target``): how long a log to pre-fill."""
+    return click.option(
+        "--events",
+        "target",
+        type=click.IntRange(min=minimum),
+        default=100_000,
+        show_default=True,
+        help=text,
+    )
+
+
+def rounds_option(
+    default: int, text: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--rounds``: interleaved repetitions; the report gives their median."""
+    return click.option(
+        "--rounds", type=click.IntRange(min=1), default=default, show_default=True, help=text
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # scratch stores
 # ---------------------------------------------------------------------------------------------
+
+
+def configured_store() -> Settings:
+    """The settings from the environment, with the configured store prepared."""
+    settings = Settings.from_env()
+    prepare_store(settings)
+    return settings
 
 
 @contextmanager

@@ -29,11 +29,13 @@ from rich.progress import Progress
 from benchmarks.common import (
     ADVISOR,
     bench_workshop,
+    configured_store,
     console,
     drop_schema,
     emit,
     medians,
     percentiles,
+    rounds_option,
     show_table,
     store_kind,
 )
@@ -60,15 +62,14 @@ VARIANTS = ("http", "http + keys", "in process")
     show_default=True,
     help="Repair orders opened per variant per round.",
 )
-@click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
+@rounds_option(2)
 def command(clients: int, count: int, rounds: int) -> None:
     """Opens repair orders (two aggregates written per command: the order and the vehicle's
     odometer) through a real server on loopback, once without and once with a fresh
     ``Idempotency-Key`` per request (the key row commits with the events, ADR 0024), and
     through ``Workshop.open_repair_order`` from as many threads in this process: the anchor,
     with the same store and pool. The variants alternate within each round."""
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     store = store_kind(settings)
     with _http_scratch(settings) as server_settings:
         env = event_store_env(server_settings)

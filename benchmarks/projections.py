@@ -16,8 +16,10 @@ from rich.progress import Progress
 
 from benchmarks.common import (
     bench_workshop,
+    configured_store,
     console,
     emit,
+    events_option,
     percentiles,
     prefill,
     scratch,
@@ -28,23 +30,14 @@ from benchmarks.http_api import fleet, open_order
 from regenzet.application.projections import DEFAULT_BATCH, Follower, ReadModelStore
 from regenzet.application.read_models import WorkshopBoard
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import prepare_store
 from regenzet.entrypoints.followers import FollowerRunner, Waker, build_followers, wait_until
-from regenzet.entrypoints.settings import Settings
 
 
 @click.command(
     "projections",
     help="Follower catch-up events/s in batches vs one transaction per event; live lag.",
 )
-@click.option(
-    "--events",
-    "target",
-    type=click.IntRange(min=1),
-    default=100_000,
-    show_default=True,
-    help="Approximate number of events to pre-fill.",
-)
+@events_option()
 @click.option(
     "--batch",
     type=click.IntRange(min=1, max=100_000),
@@ -88,8 +81,7 @@ def command(
       while repair orders are opened at a steady rate; lag is from the moment the writer holds
       its receipt to the moment the workshop board's position reaches it.
     """
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     kind = store_kind(settings)
     with scratch(settings, "proj") as (env, _):
         workshop = bench_workshop(env)

@@ -12,36 +12,30 @@ import click
 
 from benchmarks.common import (
     bench_workshop,
+    configured_store,
     emit,
+    events_option,
     events_table,
     prefill,
     rate_row,
+    rounds_option,
     scratch,
     show_table,
     store_kind,
 )
 from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import event_log_reader, prepare_store
-from regenzet.entrypoints.settings import Settings
+from regenzet.entrypoints.container import event_log_reader
 
 
 @click.command(
     "replay", help="Decoded events/s reading the whole log in batches vs raw keyset SELECT."
 )
-@click.option(
-    "--events",
-    "target",
-    type=click.IntRange(min=1),
-    default=100_000,
-    show_default=True,
-    help="Approximate number of events to pre-fill.",
-)
+@events_option()
 @click.option("--batch", type=click.IntRange(min=1, max=100_000), default=1000, show_default=True)
-@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
+@rounds_option(3)
 def command(target: int, batch: int, rounds: int) -> None:
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     store = store_kind(settings)
     with scratch(settings, "replay") as (env, raw_connect):
         workshop = bench_workshop(env)

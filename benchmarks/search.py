@@ -15,10 +15,16 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from benchmarks.common import console, emit, percentiles, scratch, show_table, store_kind
+from benchmarks.common import (
+    configured_store,
+    console,
+    emit,
+    percentiles,
+    scratch,
+    show_table,
+    store_kind,
+)
 from regenzet.application.projections import ReadModelStore
-from regenzet.entrypoints.container import prepare_store
-from regenzet.entrypoints.settings import Settings
 
 _SYLLABLES = (
     *("an", "ber", "cor", "da", "el", "fan", "gro", "hei", "in", "jan", "kor", "lu"),
@@ -211,8 +217,7 @@ def command(customers: int, vehicles: int, queries: int) -> None:
     from regenzet.application.directory_models import directory_projections
     from regenzet.entrypoints.container import read_model_store
 
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     postgres = settings.uses_postgres
     kind = store_kind(settings)
     rng = random.Random(11)  # reproducible test data

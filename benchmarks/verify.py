@@ -13,42 +13,36 @@ from rich.progress import Progress
 from benchmarks.common import (
     bench_clock,
     bench_workshop,
+    configured_store,
     console,
     emit,
+    events_option,
     events_table,
     prefill,
     rate_row,
+    rounds_option,
     scratch,
     show_table,
     store_kind,
 )
 from benchmarks.replay import read_raw
-from regenzet.entrypoints.container import event_log_reader, prepare_store
-from regenzet.entrypoints.settings import Settings
+from regenzet.entrypoints.container import event_log_reader
 
 
 @click.command(
     "verify", help="Hash-chain verification events/s vs a raw keyset SELECT of the same rows."
 )
-@click.option(
-    "--events",
-    "target",
-    type=click.IntRange(min=1_000),
-    default=100_000,
-    show_default=True,
-    help="Events to pre-fill (full repair-order lifecycles).",
-)
+@events_option(minimum=1_000, text="Events to pre-fill (full repair-order lifecycles).")
 @click.option(
     "--batch", type=click.IntRange(min=100, max=100_000), default=10_000, show_default=True
 )
-@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True)
+@rounds_option(3)
 def command(target: int, batch: int, rounds: int) -> None:
     from regenzet.application.audit import ChainFollower, Verifier
     from regenzet.entrypoints.audit_verify import default_workers, verify_log
     from regenzet.entrypoints.container import chain_store, throwaway_audit_signer
 
-    settings = Settings.from_env()
-    prepare_store(settings)
+    settings = configured_store()
     store = store_kind(settings)
     signer = throwaway_audit_signer()
     with scratch(settings, "verify") as (env, raw_connect):
