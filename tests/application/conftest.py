@@ -9,9 +9,15 @@ from uuid import UUID
 import attrs
 import pytest
 
+from regenzet.application.scenarios import (
+    CABIN_FILTER,
+    HV_PUMP,
+    OrderScript,
+    register_customer,
+    register_vehicle,
+)
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.domain.repair_order import LabourLine, PartLine
 
 ADVISOR = Actor("advisor-eva", Role.ADVISOR)
 MANAGER = Actor("manager-pieter", Role.MANAGER)
@@ -48,34 +54,21 @@ def _tech(w: Workshop, name: str, level: int, expires_on: date) -> UUID:
 @pytest.fixture
 def garage(workshop: Workshop) -> Garage:
     today = workshop.clock.today()
-    c1 = workshop.register_customer(
-        name="Sanne de Vries", email="sanne@example.nl", phone="+31612345678", actor=ADVISOR
-    ).id
-    c2 = workshop.register_customer(
-        name="Lukas Meyer", email="lukas@example.de", phone=None, actor=ADVISOR
-    ).id
-    v1 = workshop.register_vehicle(
-        vin=TESLA_VIN,
-        plate="R-123-TX",
-        make=None,
-        model="Model 3",
-        year=2019,
-        battery_kwh=Decimal("75"),
-        nominal_voltage_v=Decimal("350"),
-        owner_id=c1,
-        actor=ADVISOR,
-    ).id
-    v2 = workshop.register_vehicle(
+    c1 = register_customer(workshop, actor=ADVISOR)  # Sanne, Tesla Model 3: the defaults
+    c2 = register_customer(
+        workshop, name="Lukas Meyer", email="lukas@example.de", phone=None, actor=ADVISOR
+    )
+    v1 = register_vehicle(workshop, vin=TESLA_VIN, owner_id=c1, actor=ADVISOR)
+    v2 = register_vehicle(
+        workshop,
         vin=LEAF_VIN,
         plate="H-456-LF",
-        make=None,
         model="Leaf",
         year=2018,
         battery_kwh=Decimal("40"),
-        nominal_voltage_v=Decimal("350"),
         owner_id=c2,
         actor=ADVISOR,
-    ).id
+    )
     return Garage(
         customer=c1,
         other_customer=c2,
@@ -90,46 +83,8 @@ def garage(workshop: Workshop) -> Garage:
 
 def hv_job_order(w: Workshop, g: Garage, *, approve: bool = True) -> UUID:
     """An order with one approved HV job (level 3) and one approved ordinary job."""
-    rid = w.open_repair_order(
-        vehicle_id=g.vehicle,
-        customer_id=g.customer,
-        concerns=["Coolant warning"],
-        odometer_in_km=48_000,
-        soc_in_pct=Decimal("70"),
-        promised_at=None,
-        actor=ADVISOR,
-    ).id
-    w.add_job(
-        rid,
-        job_id="hv-pump",
-        title="Replace HV coolant pump",
-        labour=[LabourLine("Pump", Decimal("2.5"), Decimal("95"))],
-        parts=[PartLine("P-1", "Pump", Decimal("1"), Decimal("389.00"))],
-        hv_work=True,
-        required_hv_level=3,
-        actor=ADVISOR,
-    )
-    w.add_job(
-        rid,
-        job_id="filter",
-        title="Cabin filter",
-        labour=[LabourLine("Filter", Decimal("0.3"), Decimal("85"))],
-        parts=[PartLine("F-1", "Filter", Decimal("1"), Decimal("59.90"))],
-        hv_work=False,
-        required_hv_level=None,
-        actor=ADVISOR,
-    )
-    w.send_quote(rid, actor=ADVISOR)
+    order = OrderScript.open(w, vehicle_id=g.vehicle, customer_id=g.customer, advisor=ADVISOR)
+    order.quote(HV_PUMP, CABIN_FILTER)
     if approve:
-        from regenzet.domain.repair_order import ApprovalChannel
-
-        owner = Actor(str(g.customer), Role.CUSTOMER)
-        for job in ("hv-pump", "filter"):
-            w.approve_job(
-                rid,
-                job_id=job,
-                channel=ApprovalChannel.PORTAL,
-                client_ip="203.0.113.9",
-                actor=owner,
-            )
-    return rid
+        order.approve()
+    return order.id

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from regenzet.application.scenarios import Job, OrderScript
 from regenzet.application.workshop import Workshop
 from regenzet.domain import common, repair_order
-from regenzet.domain.common import Actor, Role
 from regenzet.domain.inspection import Inspection, MeasurementKind
-from regenzet.domain.repair_order import ApprovalChannel, LabourLine, RepairOrder
+from regenzet.domain.repair_order import LabourLine, RepairOrder
 
 from .conftest import ADVISOR, MANAGER, Garage
 
@@ -83,37 +83,21 @@ def test_an_invoice_of_lines_quoted_before_the_rule_carries_canonical_decimals(
     workshop: Workshop, garage: Garage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w, g = workshop, garage
-    rid = w.open_repair_order(
+    script = OrderScript.open(
+        w,
         vehicle_id=g.vehicle,
         customer_id=g.customer,
+        advisor=ADVISOR,
         concerns=["Wipers"],
-        odometer_in_km=48_000,
         soc_in_pct=None,
-        promised_at=None,
-        actor=ADVISOR,
-    ).id
+    )
     with before_the_rule(monkeypatch):
-        w.add_job(
-            rid,
-            job_id="wipers",
-            title="Wiper blades",
-            labour=[LabourLine("Fit", Decimal("1E+0"), Decimal("1E+2"))],
-            parts=[],
-            hv_work=False,
-            required_hv_level=None,
-            actor=ADVISOR,
+        script.add_jobs(
+            Job("wipers", "Wiper blades", (LabourLine("Fit", Decimal("1E+0"), Decimal("1E+2")),))
         )
-    w.send_quote(rid, actor=ADVISOR)
-    owner = Actor(str(g.customer), Role.CUSTOMER)
-    w.approve_job(rid, job_id="wipers", channel=ApprovalChannel.PORTAL, client_ip=None, actor=owner)
-    w.assign_technician(rid, job_id="wipers", staff_id=g.tech1, actor=ADVISOR)
-    tech = g.actor(g.tech1)
-    w.clock_on(rid, job_id="wipers", technician_id=g.tech1, actor=tech)
-    w.clock_off(rid, job_id="wipers", technician_id=g.tech1, actor=tech)
-    w.complete_job(rid, job_id="wipers", actor=tech)
-    w.pass_quality_check(rid, notes=None, actor=MANAGER)
-    w.invoice_repair_order(rid, actor=ADVISOR)
-    order: RepairOrder = w.repository.get(rid)
+    script.send_quote().approve(client_ip=None).assign("wipers", g.tech1)
+    script.labour("wipers", g.tech1).pass_quality_check(by=MANAGER).invoice()
+    order: RepairOrder = w.repository.get(script.id)
     assert isinstance(order, RepairOrder)
     (line,) = order.invoice_lines
     assert (str(line.quantity), str(line.unit_price), str(line.amount)) == ("1", "100", "100.00")

@@ -118,30 +118,22 @@ def test_technician_cannot_be_clocked_on_jobs_of_two_orders(
 ) -> None:
     w, g = workshop, garage
     first = hv_job_order(w, g)
-    second = w.open_repair_order(
-        vehicle_id=g.other_vehicle,
-        customer_id=g.other_customer,
-        concerns=["Tyres"],
-        odometer_in_km=91_000,
-        soc_in_pct=None,
-        promised_at=None,
-        actor=ADVISOR,
-    ).id
+    from regenzet.application.scenarios import Job, OrderScript
     from regenzet.domain.repair_order import ApprovalChannel, LabourLine
 
-    w.add_job(
-        second,
-        job_id="tyres",
-        title="Tyres",
-        labour=[LabourLine("Fit", Decimal("1"), Decimal("85"))],
-        parts=[],
-        hv_work=False,
-        required_hv_level=None,
-        actor=ADVISOR,
-    )
-    w.send_quote(second, actor=ADVISOR)
-    w.approve_job(
-        second, job_id="tyres", channel=ApprovalChannel.PHONE, client_ip=None, actor=ADVISOR
+    second = (
+        OrderScript.open(
+            w,
+            vehicle_id=g.other_vehicle,
+            customer_id=g.other_customer,
+            advisor=ADVISOR,
+            concerns=["Tyres"],
+            odometer_in_km=91_000,
+            soc_in_pct=None,
+        )
+        .quote(Job("tyres", "Tyres", (LabourLine("Fit", Decimal("1"), Decimal("85")),)))
+        .approve(channel=ApprovalChannel.PHONE, client_ip=None, actor=ADVISOR)
+        .id
     )
     w.clock_on(first, job_id="filter", technician_id=g.tech1, actor=g.actor(g.tech1))
     with pytest.raises(RuleViolationError) as err:

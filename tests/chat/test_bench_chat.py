@@ -1,4 +1,4 @@
-"""``regenzet bench chat`` end to end with tiny counts: it seeds throwaway storage, times the
+"""``scripts/bench chat`` end to end with tiny counts: it seeds throwaway storage, times the
 offline assistant and ends with the JSON line the other benchmarks print."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..integration.test_cli import run
+from ..integration.bench_script import run_bench
 
 
 def test_bench_chat_reports_latency_and_overhead_per_round(tmp_path: Path) -> None:
-    result = run(
-        ["bench", "chat", "--count", "16", "--rounds", "1"], {"REGENZET_DATA_DIR": str(tmp_path)}
+    result = run_bench(
+        ["chat", "--count", "16", "--rounds", "1"], {"REGENZET_DATA_DIR": str(tmp_path)}
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.strip().splitlines()[-1])

@@ -21,6 +21,7 @@ from botocore.stub import Stubber
 from regenzet.adapters.chat_bedrock import Backoff, BedrockChatModel
 from regenzet.adapters.chat_local import LocalChatModel
 from regenzet.application.chat import ChatModel, ToolCallRequested, collect
+from regenzet.application.scenarios import OrderScript
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.inspection import Rating
 from regenzet.domain.inspection_template import load_template
@@ -67,14 +68,15 @@ def poisoned(garage: Api) -> dict[str, str]:
     noor = Actor(str(demo_id("staff:noor")), Role.TECHNICIAN)
     portal = garage.services.read_models.get("portal", str(customer_id("sanne")))  # type: ignore[union-attr]
     vehicle_id = UUID(next(iter(portal["vehicles"])))
-    order = w.open_repair_order(
+    order = OrderScript.open(
+        w,
         vehicle_id=vehicle_id,
         customer_id=customer_id("sanne"),
+        advisor=eva,
         concerns=[CONCERN],
         odometer_in_km=60_000,
         soc_in_pct=Decimal("50"),
         promised_at=garage.clock.now() + timedelta(days=1),
-        actor=eva,
     )
     inspection = w.start_inspection(
         vehicle_id=vehicle_id,

@@ -21,6 +21,7 @@ from regenzet.application.quote_approval import (
     QuoteApprovals,
     QuoteSupersededError,
 )
+from regenzet.application.scenarios import Job, OrderScript
 from regenzet.domain.common import Actor, Role, RuleViolationError
 from regenzet.domain.repair_order import ApprovalChannel, LabourLine
 from regenzet.entrypoints.container import signed_links
@@ -274,16 +275,12 @@ def test_an_idempotency_key_reused_on_another_orders_link_does_not_replay_that_o
     one order's link must not replay that order's decision for another order's link."""
     leaf = UUID(sqlite_api.workshop.get_repair_order(LEAF_ORDER).vehicle_id.hex)
     km = sqlite_api.workshop.get_vehicle(leaf).odometer_km
-    second = sqlite_api.workshop.open_repair_order(
-        vehicle_id=leaf, customer_id=LUKAS, concerns=["Cell balance again"],
-        odometer_in_km=km, soc_in_pct=None, promised_at=None, actor=ADVISOR,
+    second = OrderScript.open(
+        sqlite_api.workshop, vehicle_id=leaf, customer_id=LUKAS, advisor=ADVISOR,
+        concerns=["Cell balance again"], odometer_in_km=km, soc_in_pct=None,
+    ).quote(
+        Job("balance", "Balance the cells", (LabourLine("Balance", Decimal("1"), Decimal("95")),))
     ).id  # fmt: skip
-    sqlite_api.workshop.add_job(
-        second, job_id="balance", title="Balance the cells",
-        labour=[LabourLine("Balance", Decimal("1"), Decimal("95"))], parts=[],
-        hv_work=False, required_hv_level=None, actor=ADVISOR,
-    )  # fmt: skip
-    sqlite_api.workshop.send_quote(second, actor=ADVISOR)
     key = {"Idempotency-Key": "approve-balance"}
     first = sqlite_api.client.post(
         f"{BASE}/jobs/balance/approve", json={},

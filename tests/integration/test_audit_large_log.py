@@ -19,13 +19,16 @@ from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.identity import LocalKeyPair
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.audit import ChainFollower, Verifier
+from regenzet.application.scenarios import fill_log
+from regenzet.application.workshop import Workshop
+from regenzet.domain.common import Actor, Role
 from regenzet.entrypoints.audit_verify import verify_log
-from regenzet.entrypoints.bench import _prefill
 from regenzet.entrypoints.container import chain_store, event_log_reader, workshop_for
 
 from ..conftest import postgres_store_env
 
 TARGET = 100_000
+ADVISOR = Actor("bench-advisor", Role.ADVISOR)
 WRITERS = 4
 
 
@@ -78,9 +81,10 @@ def test_a_clean_log_of_100k_events_verifies(env: dict[str, str]) -> None:
             if not follower.step():
                 stop.wait(0.01)
 
-    threads = [
-        threading.Thread(target=guarded, args=(_prefill, w, TARGET // WRITERS)) for w in workshops
-    ]
+    def prefill(w: Workshop) -> None:  # closed repair orders, one transaction each
+        fill_log(w, clock, TARGET // WRITERS, advisor=ADVISOR)
+
+    threads = [threading.Thread(target=guarded, args=(prefill, w)) for w in workshops]
     helpers = [threading.Thread(target=guarded, args=(follow,))]
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
         helpers.append(threading.Thread(target=guarded, args=(_lose_ids, env, stop)))

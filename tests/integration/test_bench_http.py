@@ -1,4 +1,4 @@
-"""``regenzet bench http`` end to end with tiny counts: it starts a real server, drives it, and
+"""``scripts/bench http`` end to end with tiny counts: it starts a real server, drives it, and
 ends with the JSON line the other benchmarks print."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import run
+from .bench_script import run_bench
 
 
 def _last_json(stdout: str) -> dict[str, object]:
@@ -17,8 +17,8 @@ def _last_json(stdout: str) -> dict[str, object]:
 
 
 def test_bench_http_reports_rate_latency_and_ratio_on_sqlite(tmp_path: Path) -> None:
-    result = run(
-        ["bench", "http", "--clients", "2", "--count", "20", "--rounds", "1"],
+    result = run_bench(
+        ["http", "--clients", "2", "--count", "20", "--rounds", "1"],
         {"REGENZET_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
@@ -39,8 +39,8 @@ def test_bench_http_runs_on_postgres_in_a_schema_it_drops(
 ) -> None:
     import psycopg
 
-    result = run(
-        ["bench", "http", "--clients", "2", "--count", "20", "--rounds", "1"],
+    result = run_bench(
+        ["http", "--clients", "2", "--count", "20", "--rounds", "1"],
         {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_DATABASE_URL": postgres_dsn},
     )
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""``regenzet bench projections`` end to end with tiny counts: it pre-fills a scratch log,
+"""``scripts/bench projections`` end to end with tiny counts: it pre-fills a scratch log,
 rebuilds every read model in batches and one event per transaction, runs the followers live
 under a trickle of writes, and ends with the JSON line the other benchmarks print."""
 
@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import run
+from .bench_script import run_bench
 
 TINY = [
-    "bench",
     "projections",
     "--events",
     "400",
@@ -52,7 +51,7 @@ def _check(record: dict[str, object], store: str) -> None:
 
 
 def test_bench_projections_reports_catch_up_anchor_and_lag_on_sqlite(tmp_path: Path) -> None:
-    result = run(TINY, {"REGENZET_DATA_DIR": str(tmp_path)})
+    result = run_bench(TINY, {"REGENZET_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     _check(_last_json(result.stdout), "sqlite")
     # Throwaway storage only (the read-model file lives in the scratch directory too).
@@ -66,7 +65,9 @@ def test_bench_projections_runs_on_postgres_in_a_schema_it_drops(
 ) -> None:
     import psycopg
 
-    result = run(TINY, {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_DATABASE_URL": postgres_dsn})
+    result = run_bench(
+        TINY, {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_DATABASE_URL": postgres_dsn}
+    )
     assert result.returncode == 0, result.stderr
     _check(_last_json(result.stdout), "postgres")
     with psycopg.connect(postgres_dsn) as conn:

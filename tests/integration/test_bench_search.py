@@ -1,4 +1,4 @@
-"""``regenzet bench search`` end to end with tiny counts: it seeds the directory read models in
+"""``scripts/bench search`` end to end with tiny counts: it seeds the directory read models in
 throwaway storage, times both searches beside their raw SQL, prints the plans and ends with the
 JSON line the other benchmarks print."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import run
+from .bench_script import run_bench
 
-TINY = ["bench", "search", "--customers", "3000", "--vehicles", "4000", "--queries", "20"]
+TINY = ["search", "--customers", "3000", "--vehicles", "4000", "--queries", "20"]
 
 
 def _check(stdout: str, store: str) -> None:
@@ -28,7 +28,7 @@ def _check(stdout: str, store: str) -> None:
 
 
 def test_bench_search_on_sqlite_leaves_nothing_behind(tmp_path: Path) -> None:
-    result = run(TINY, {"REGENZET_DATA_DIR": str(tmp_path)})
+    result = run_bench(TINY, {"REGENZET_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     _check(result.stdout, "sqlite")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("bench-")] == []
@@ -39,7 +39,9 @@ def test_bench_search_on_sqlite_leaves_nothing_behind(tmp_path: Path) -> None:
 def test_bench_search_on_postgres_drops_its_schema(tmp_path: Path, postgres_dsn: str) -> None:
     import psycopg
 
-    result = run(TINY, {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_DATABASE_URL": postgres_dsn})
+    result = run_bench(
+        TINY, {"REGENZET_DATA_DIR": str(tmp_path), "REGENZET_DATABASE_URL": postgres_dsn}
+    )
     assert result.returncode == 0, result.stderr
     _check(result.stdout, "postgres")
     with psycopg.connect(postgres_dsn) as conn:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import attrs
 import jsonschema
 import pytest
 
@@ -20,6 +21,7 @@ from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.links import InvalidLinkError, SignedLinks
 from regenzet.adapters.mailers import InMemoryMailer
 from regenzet.adapters.read_models import InMemoryReadModelStore
+from regenzet.application import scenarios
 from regenzet.application.integration_events import committed_schema
 from regenzet.application.notification_policy import (
     MAX_ATTEMPTS,
@@ -32,7 +34,7 @@ from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.customer import NotificationPreferences
-from regenzet.domain.repair_order import LabourLine, PartLine
+from regenzet.domain.repair_order import LabourLine
 from regenzet.entrypoints.container import event_log_reader, workshop_for
 
 from .test_cli import run
@@ -97,45 +99,35 @@ class Garage:
 
     def quote(self, preferences: NotificationPreferences) -> UUID:
         w = self.workshop
-        customer = w.register_customer(
+        customer = scenarios.register_customer(
+            w,
             name="Ada <b>Lovelace</b>",
             email="ada@example.com",
             phone=None,
             actor=ADVISOR,
             preferences=preferences,
-        ).id
-        vehicle = w.register_vehicle(
-            vin="5YJ3E1EA2KF317000",
-            plate="K-777-AD",
-            make="Tesla",
-            model="Model 3",
-            year=2019,
-            battery_kwh=Decimal("75"),
-            nominal_voltage_v=Decimal("350"),
-            owner_id=customer,
-            actor=ADVISOR,
-        ).id
-        order = w.open_repair_order(
-            vehicle_id=vehicle,
-            customer_id=customer,
-            concerns=["Coolant warning"],
-            odometer_in_km=40_000,
-            soc_in_pct=None,
-            promised_at=None,
-            actor=ADVISOR,
-        ).id
-        w.add_job(
-            order,
-            job_id="pump",
-            title="Replace HV coolant pump",
-            labour=[LabourLine("Pump", Decimal("2"), Decimal("95"))],
-            parts=[PartLine("P-1", "Pump", Decimal("1"), Decimal("389.00"))],
-            hv_work=True,
-            required_hv_level=None,
-            actor=ADVISOR,
         )
-        w.send_quote(order, actor=ADVISOR)
-        return order
+        vehicle = scenarios.register_vehicle(
+            w, plate="K-777-AD", make="Tesla", owner_id=customer, actor=ADVISOR
+        )
+        pump = attrs.evolve(
+            scenarios.HV_PUMP,
+            job_id="pump",
+            labour=(LabourLine("Pump", Decimal("2"), Decimal("95")),),
+            required_hv_level=None,
+        )
+        return (
+            scenarios.OrderScript.open(
+                w,
+                vehicle_id=vehicle,
+                customer_id=customer,
+                advisor=ADVISOR,
+                odometer_in_km=40_000,
+                soc_in_pct=None,
+            )
+            .quote(pump)
+            .id
+        )
 
     def close(self) -> None:
         self.follower.reader.close()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,9 @@ def test_the_image_runs_the_api_as_a_non_root_user_with_its_health_check() -> No
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clean venv with the built wheel, installed the way the image installs it."""
-    work = tmp_path_factory.mktemp("image")
-    dist = work / "dist"
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The product's wheel, built as the image builds it."""
+    dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [
             sys.executable,
@@ -76,6 +76,21 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     wheels = list(dist.glob("regenzet-*.whl"))
     assert len(wheels) == 1
+    return wheels[0]
+
+
+def test_the_wheel_ships_the_product_and_not_the_benchmarks(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "regenzet/entrypoints/cli.py" in names
+    top_level = {name.split("/")[0] for name in names}
+    assert {t for t in top_level if not t.endswith(".dist-info")} == {"regenzet"}
+    assert not [name for name in names if "bench" in name.rsplit("/", 1)[-1]]
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A clean venv with the built wheel, installed the way the image installs it."""
+    work = tmp_path_factory.mktemp("image")
     target = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=600)
     pip = [str(target / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
@@ -86,7 +101,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--quiet",
             "--constraint",
             str(DEPLOY / "constraints.txt"),
-            str(wheels[0]),
+            str(wheel),
         ],
         check=True,
         timeout=900,

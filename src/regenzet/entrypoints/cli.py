@@ -1,4 +1,4 @@
-"""The ``regenzet`` command line: seed demo data, show history, mint local tokens, benchmarks.
+"""The ``regenzet`` command line: seed demo data, show history, mint local tokens, audit, relay.
 
 Every failure a user can cause (bad input, unreachable database, unknown id) ends in one line
 on stderr and a non-zero exit code, never a traceback.
@@ -541,10 +541,8 @@ def openapi(output: Path | None) -> None:
 
 def _register_optional_commands() -> None:
     from regenzet.entrypoints.audit_cli import audit, db
-    from regenzet.entrypoints.bench import bench
     from regenzet.entrypoints.relay_cli import relay
 
-    cli.add_command(bench)
     cli.add_command(relay)
     cli.add_command(audit)
     cli.add_command(db)
@@ -553,8 +551,14 @@ def _register_optional_commands() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: maps every expected failure to one line on stderr."""
     _register_optional_commands()
+    run_group(cli, argv, prog_name="regenzet")
+
+
+def run_group(group: click.Group, argv: list[str] | None, *, prog_name: str) -> None:
+    """Runs a click group, mapping every expected failure to one line on stderr (also what
+    ``scripts/bench`` runs its group with)."""
     try:
-        cli.main(args=argv, prog_name="regenzet", standalone_mode=False)
+        group.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

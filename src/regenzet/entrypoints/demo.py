@@ -16,18 +16,20 @@ from uuid import UUID, uuid5
 import attrs
 from dependency_injector import providers
 
+from regenzet.application.scenarios import (
+    Job,
+    OrderScript,
+    customer_actor,
+    register_customer,
+    register_vehicle,
+    technician,
+)
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.customer import NotificationPreferences
 from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.inspection_template import load_template
-from regenzet.domain.repair_order import (
-    ApprovalChannel,
-    LabourLine,
-    PartLine,
-    PartRequestLine,
-    PaymentMethod,
-)
+from regenzet.domain.repair_order import ApprovalChannel, LabourLine, PartLine, PartRequestLine
 from regenzet.domain.vehicle import Ecu
 from regenzet.entrypoints.container import Container, ManualClock
 
@@ -146,9 +148,10 @@ class _Seeder:
         self.today = today
         self.report = DemoReport()
         self.eva = Actor(str(demo_id("staff:eva")), Role.ADVISOR)
+        self.pieter = Actor(str(demo_id("staff:pieter")), Role.MANAGER)
 
     def staff_actor(self, key: str) -> Actor:
-        return Actor(str(demo_id(f"staff:{key}")), Role.TECHNICIAN)
+        return technician(demo_id(f"staff:{key}"))
 
     def _once(self, label: str, aggregate_id: UUID, create: Callable[[], object]) -> bool:
         if self.w.exists(aggregate_id):
@@ -170,7 +173,8 @@ class _Seeder:
                 f"customer {name}",
                 cid,
                 partial(
-                    self.w.register_customer,
+                    register_customer,
+                    self.w,
                     name=name,
                     email=email,
                     phone=phone,
@@ -221,7 +225,8 @@ class _Seeder:
                 key: str = key,
                 vid: UUID = vid,
             ) -> None:
-                self.w.register_vehicle(
+                register_vehicle(
+                    self.w,
                     vin=vin,
                     plate=plate,
                     make=make,
@@ -262,24 +267,25 @@ class _Seeder:
         concerns: list[str],
         odometer: int,
         soc: Decimal,
-        story: Callable[[UUID, UUID], None],
+        story: Callable[[OrderScript, UUID], None],
     ) -> None:
         rid = demo_id(f"repair-order:{key}")
         vid = self.w.find_vehicle_id(VEHICLES[vehicle][0])
         self.report.repair_orders[status] = rid
 
         def run() -> None:
-            self.w.open_repair_order(
+            order = OrderScript.open(
+                self.w,
                 vehicle_id=vid,
                 customer_id=demo_id(f"customer:{owner}"),
+                advisor=self.eva,
                 concerns=concerns,
                 odometer_in_km=odometer,
                 soc_in_pct=soc,
                 promised_at=self.clock.now() + timedelta(days=2),
-                actor=self.eva,
                 repair_order_id=rid,
             )
-            story(rid, vid)
+            story(order, vid)
 
         if not self._once(f"repair order {key} ({status})", rid, run):
             actual = self.w.get_repair_order(rid).status
@@ -325,12 +331,12 @@ class _Seeder:
             self.w.share_inspection(iid, actor=self.eva)
         return iid
 
-    def closed_hv_repair(self, rid: UUID, vid: UUID) -> None:
+    def closed_hv_repair(self, o: OrderScript, vid: UUID) -> None:
         """Tesla: HV coolant pump and contactor — isolation, clocking, restore, invoice, paid."""
         self.tick(20)
         self.inspect(
             "model3",
-            rid,
+            o.id,
             vid,
             "noor",
             {
@@ -350,84 +356,47 @@ class _Seeder:
             ],
             complete=True,
         )
-        self.w.add_job(
-            rid,
-            job_id="hv-pump",
-            title="Replace HV battery coolant pump",
-            labour=[LabourLine("Remove and refit coolant pump", D("2.5"), D("95"))],
-            parts=[
-                PartLine("1490124-00-A", "Coolant pump assembly", D("1"), D("389.00")),
-                PartLine("G13-5L", "Coolant G13 (5 l)", D("1"), D("42.50")),
-            ],
-            hv_work=True,
-            required_hv_level=3,
-            actor=self.eva,
+        o.quote(
+            Job(
+                "hv-pump",
+                "Replace HV battery coolant pump",
+                (LabourLine("Remove and refit coolant pump", D("2.5"), D("95")),),
+                (
+                    PartLine("1490124-00-A", "Coolant pump assembly", D("1"), D("389.00")),
+                    PartLine("G13-5L", "Coolant G13 (5 l)", D("1"), D("42.50")),
+                ),
+                hv_work=True,
+                required_hv_level=3,
+            ),
+            Job(
+                "cabin-filter",
+                "Replace cabin air filter",
+                (LabourLine("Cabin filter", D("0.3"), D("85")),),
+                (PartLine("1107681-00-A", "HEPA cabin filter", D("1"), D("59.90")),),
+            ),
         )
-        self.w.add_job(
-            rid,
-            job_id="cabin-filter",
-            title="Replace cabin air filter",
-            labour=[LabourLine("Cabin filter", D("0.3"), D("85"))],
-            parts=[PartLine("1107681-00-A", "HEPA cabin filter", D("1"), D("59.90"))],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
-        )
-        self.w.send_quote(rid, actor=self.eva)
         self.tick(90)
-        customer = Actor(str(demo_id("customer:sanne")), Role.CUSTOMER)
-        for job in ("hv-pump", "cabin-filter"):
-            self.w.approve_job(
-                rid,
-                job_id=job,
-                channel=ApprovalChannel.PORTAL,
-                client_ip="203.0.113.24",
-                actor=customer,
-            )
+        o.approve(client_ip="203.0.113.24")  # by Sanne, on the portal
         noor, daan = demo_id("staff:noor"), demo_id("staff:daan")
-        self.w.assign_technician(rid, job_id="hv-pump", staff_id=noor, actor=self.eva)
-        self.w.assign_technician(rid, job_id="cabin-filter", staff_id=daan, actor=self.eva)
+        o.assign("hv-pump", noor).assign("cabin-filter", daan)
         self.tick(30)
-        self.w.isolate_hv(
-            rid,
-            technician_id=daan,
-            residual_voltage_v=D("2.1"),
-            lock_tag_id="LOTO-0042",
-            ppe_checked=True,
-            actor=self.staff_actor("daan"),
-        )
-        self.w.clock_on(rid, job_id="hv-pump", technician_id=noor, actor=self.staff_actor("noor"))
-        self.w.clock_on(
-            rid, job_id="cabin-filter", technician_id=daan, actor=self.staff_actor("daan")
-        )
+        o.isolate_hv(daan, residual_voltage_v=D("2.1"), lock_tag_id="LOTO-0042")
+        o.clock_on("hv-pump", noor).clock_on("cabin-filter", daan)
         self.tick(25)
-        self.w.clock_off(
-            rid, job_id="cabin-filter", technician_id=daan, actor=self.staff_actor("daan")
-        )
-        self.w.complete_job(rid, job_id="cabin-filter", actor=self.staff_actor("daan"))
+        o.clock_off("cabin-filter", daan).complete("cabin-filter", daan)
         self.tick(140)
-        self.w.clock_off(rid, job_id="hv-pump", technician_id=noor, actor=self.staff_actor("noor"))
-        self.w.complete_job(rid, job_id="hv-pump", actor=self.staff_actor("noor"))
-        self.w.restore_hv(rid, technician_id=noor, actor=self.staff_actor("noor"))
-        self.w.pass_quality_check(
-            rid,
-            notes="Leak test 30 min at 1.2 bar: no loss",
-            actor=Actor(str(demo_id("staff:pieter")), Role.MANAGER),
-        )
-        self.w.invoice_repair_order(rid, actor=self.eva)
-        total = self.w.get_repair_order(rid).total
+        o.clock_off("hv-pump", noor).complete("hv-pump", noor).restore_hv(noor)
+        o.pass_quality_check(notes="Leak test 30 min at 1.2 bar: no loss", by=self.pieter)
+        o.invoice()
         self.tick(60)
-        self.w.record_payment(
-            rid, amount=total, method=PaymentMethod.CARD, reference="PIN-778812", actor=self.eva
-        )
-        self.w.release_vehicle(rid, odometer_out_km=48_213, soc_out_pct=D("63"), actor=self.eva)
+        o.pay(reference="PIN-778812").hand_over(odometer_out_km=48_213, soc_out_pct=D("63"))
 
-    def awaiting_approval(self, rid: UUID, vid: UUID) -> None:
+    def awaiting_approval(self, o: OrderScript, vid: UUID) -> None:
         """Leaf: cell imbalance found; the quote waits for Lukas."""
         self.tick(15)
-        iid = self.inspect(
+        self.inspect(
             "leaf",
-            rid,
+            o.id,
             vid,
             "daan",
             {
@@ -441,105 +410,80 @@ class _Seeder:
             ],
             complete=True,
         )
-        del iid
-        self.w.add_job(
-            rid,
-            job_id="balance",
-            title="Battery cell balancing",
-            labour=[LabourLine("Balance charge and verification", D("3"), D("95"))],
-            parts=[],
-            hv_work=True,
-            required_hv_level=3,
-            actor=self.eva,
+        o.quote(
+            Job(
+                "balance",
+                "Battery cell balancing",
+                (LabourLine("Balance charge and verification", D("3"), D("95")),),
+                hv_work=True,
+                required_hv_level=3,
+            ),
+            Job(
+                "tyres",
+                "Two front tyres (EV rated)",
+                (LabourLine("Fit and balance", D("0.8"), D("85")),),
+                (PartLine("MICH-PS-EV-215", "Michelin e.Primacy 215/50R17", D("2"), D("142.00")),),
+            ),
         )
-        self.w.add_job(
-            rid,
-            job_id="tyres",
-            title="Two front tyres (EV rated)",
-            labour=[LabourLine("Fit and balance", D("0.8"), D("85"))],
-            parts=[PartLine("MICH-PS-EV-215", "Michelin e.Primacy 215/50R17", D("2"), D("142.00"))],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
-        )
-        self.w.send_quote(rid, actor=self.eva)
 
-    def in_progress(self, rid: UUID, vid: UUID) -> None:
+    def in_progress(self, o: OrderScript, vid: UUID) -> None:
         """ID.3: corroded discs from under-use (regen does the braking); one job declined."""
-        self.w.add_job(
-            rid,
-            job_id="discs",
-            title="Replace rear brake discs and pads",
-            labour=[LabourLine("Rear discs and pads", D("1.6"), D("85"))],
-            parts=[
-                PartLine("1EA615601", "Rear brake disc", D("2"), D("64.00")),
-                PartLine("1EA698451", "Rear pad set", D("1"), D("58.00")),
-            ],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
+        o.quote(
+            Job(
+                "discs",
+                "Replace rear brake discs and pads",
+                (LabourLine("Rear discs and pads", D("1.6"), D("85")),),
+                (
+                    PartLine("1EA615601", "Rear brake disc", D("2"), D("64.00")),
+                    PartLine("1EA698451", "Rear pad set", D("1"), D("58.00")),
+                ),
+            ),
+            Job(
+                "wipers",
+                "Wiper blades",
+                (LabourLine("Wipers", D("0.2"), D("85")),),
+                (PartLine("3397014", "Wiper blade set", D("1"), D("39.00")),),
+            ),
         )
-        self.w.add_job(
-            rid,
-            job_id="wipers",
-            title="Wiper blades",
-            labour=[LabourLine("Wipers", D("0.2"), D("85"))],
-            parts=[PartLine("3397014", "Wiper blade set", D("1"), D("39.00"))],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
-        )
-        self.w.send_quote(rid, actor=self.eva)
-        amira = Actor(str(demo_id("customer:amira")), Role.CUSTOMER)
-        self.w.approve_job(
-            rid,
-            job_id="discs",
-            channel=ApprovalChannel.PORTAL,
-            client_ip="198.51.100.7",
-            actor=amira,
-        )
+        o.approve("discs", client_ip="198.51.100.7")  # by Amira, on the portal
         self.w.decline_job(
-            rid,
+            o.id,
             job_id="wipers",
             channel=ApprovalChannel.PORTAL,
             client_ip="198.51.100.7",
             reason="Did them myself",
-            actor=amira,
+            actor=customer_actor(o.customer_id),
         )
         milan = demo_id("staff:milan")
-        self.w.assign_technician(rid, job_id="discs", staff_id=milan, actor=self.eva)
-        self.w.clock_on(rid, job_id="discs", technician_id=milan, actor=self.staff_actor("milan"))
+        o.assign("discs", milan).clock_on("discs", milan)
         self.tick(45)
 
-    def waiting_for_parts(self, rid: UUID, vid: UUID) -> None:
+    def waiting_for_parts(self, o: OrderScript, vid: UUID) -> None:
         """Mach-E: CCS charge port latch broken; part on order."""
-        self.w.add_job(
-            rid,
-            job_id="charge-port",
-            title="Replace CCS2 charge port latch assembly",
-            labour=[LabourLine("Charge port latch", D("1.2"), D("95"))],
-            parts=[PartLine("LJ9Z-14D202-A", "Charge port latch actuator", D("1"), D("118.00"))],
-            hv_work=True,
-            required_hv_level=2,
-            actor=self.eva,
+        o.quote(
+            Job(
+                "charge-port",
+                "Replace CCS2 charge port latch assembly",
+                (LabourLine("Charge port latch", D("1.2"), D("95")),),
+                (PartLine("LJ9Z-14D202-A", "Charge port latch actuator", D("1"), D("118.00")),),
+                hv_work=True,
+                required_hv_level=2,
+            )
         )
-        self.w.send_quote(rid, actor=self.eva)
-        self.w.approve_job(
-            rid, job_id="charge-port", channel=ApprovalChannel.PHONE, client_ip=None, actor=self.eva
-        )
+        o.approve("charge-port", channel=ApprovalChannel.PHONE, client_ip=None, actor=self.eva)
         self.w.request_parts(
-            rid,
+            o.id,
             request_id="PR-1",
             job_id="charge-port",
             lines=[PartRequestLine("LJ9Z-14D202-A", "Charge port latch actuator", D("1"))],
             actor=self.eva,
         )
 
-    def inspecting(self, rid: UUID, vid: UUID) -> None:
+    def inspecting(self, o: OrderScript, vid: UUID) -> None:
         """Bolt: inspection under way."""
         self.inspect(
             "bolt",
-            rid,
+            o.id,
             vid,
             "noor",
             {
@@ -557,55 +501,31 @@ class _Seeder:
             complete=False,
         )
 
-    def cancelled(self, rid: UUID, vid: UUID) -> None:
-        self.w.add_job(
-            rid,
-            job_id="ota",
-            title="Apply pending software update",
-            labour=[LabourLine("Software update", D("0.5"), D("95"))],
-            parts=[],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
+    def cancelled(self, o: OrderScript, vid: UUID) -> None:
+        o.add_jobs(
+            Job(
+                "ota",
+                "Apply pending software update",
+                (LabourLine("Software update", D("0.5"), D("95")),),
+            )
         )
         self.w.cancel_repair_order(
-            rid, reason="Customer updated over the air at home", actor=self.eva
+            o.id, reason="Customer updated over the air at home", actor=self.eva
         )
 
-    def ready_for_pickup(self, rid: UUID, vid: UUID) -> None:
+    def ready_for_pickup(self, o: OrderScript, vid: UUID) -> None:
         """EV6: 12 V battery replaced; invoiced, payment pending."""
-        self.w.add_job(
-            rid,
-            job_id="aux-battery",
-            title="Replace 12 V auxiliary battery",
-            labour=[LabourLine("12 V battery swap and reset", D("0.7"), D("85"))],
-            parts=[PartLine("37110-GI000", "12 V AGM battery 60 Ah", D("1"), D("189.00"))],
-            hv_work=False,
-            required_hv_level=None,
-            actor=self.eva,
+        o.quote(
+            Job(
+                "aux-battery",
+                "Replace 12 V auxiliary battery",
+                (LabourLine("12 V battery swap and reset", D("0.7"), D("85")),),
+                (PartLine("37110-GI000", "12 V AGM battery 60 Ah", D("1"), D("189.00")),),
+            )
         )
-        self.w.send_quote(rid, actor=self.eva)
-        amira = Actor(str(demo_id("customer:amira")), Role.CUSTOMER)
-        self.w.approve_job(
-            rid,
-            job_id="aux-battery",
-            channel=ApprovalChannel.EMAIL,
-            client_ip="198.51.100.7",
-            actor=amira,
-        )
-        daan = demo_id("staff:daan")
-        self.w.clock_on(
-            rid, job_id="aux-battery", technician_id=daan, actor=self.staff_actor("daan")
-        )
-        self.tick(40)
-        self.w.clock_off(
-            rid, job_id="aux-battery", technician_id=daan, actor=self.staff_actor("daan")
-        )
-        self.w.complete_job(rid, job_id="aux-battery", actor=self.staff_actor("daan"))
-        self.w.pass_quality_check(
-            rid, notes=None, actor=Actor(str(demo_id("staff:pieter")), Role.MANAGER)
-        )
-        self.w.invoice_repair_order(rid, actor=self.eva)
+        o.approve(channel=ApprovalChannel.EMAIL, client_ip="198.51.100.7")  # by Amira
+        o.labour("aux-battery", demo_id("staff:daan"), during=lambda: self.tick(40))
+        o.pass_quality_check(by=self.pieter).invoice()
 
 
 @attrs.frozen
