@@ -380,7 +380,20 @@ class RepairOrder(Aggregate):
             id=id,
         )
 
-    @event("Opened")
+    # Events a follower or an integration mapping dispatches on are declared as classes, so
+    # handlers name them and mypy checks them (ADR 0032); the fields are the method's, in
+    # its order (the stored JSON keeps that order, tests/golden).
+    class Opened(Aggregate.Created):
+        vehicle_id: UUID
+        customer_id: UUID
+        concerns: list[str]
+        odometer_in_km: int
+        soc_in_pct: Decimal | None
+        promised_at: datetime | None
+        currency: str
+        actor: Actor
+
+    @event(Opened)
     def __init__(
         self,
         *,
@@ -678,7 +691,14 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("QuoteSent")
+    class QuoteSent(Aggregate.Event):
+        quote_version: int
+        job_ids: list[str]
+        subtotal: Decimal
+        total: Decimal
+        actor: Actor
+
+    @event(QuoteSent)
     def _quote_sent(
         self,
         *,
@@ -752,7 +772,15 @@ class RepairOrder(Aggregate):
             job_id=job.job_id, quote_version=self._quoted_in(job), **decision, actor=actor
         )
 
-    @event("JobApproved")
+    class JobApproved(Aggregate.Event):
+        job_id: str
+        quote_version: int
+        channel: ApprovalChannel
+        client_ip: str | None
+        at: datetime
+        actor: Actor
+
+    @event(JobApproved)
     def _job_approved(
         self,
         *,
@@ -800,7 +828,16 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("JobDeclined")
+    class JobDeclined(Aggregate.Event):
+        job_id: str
+        quote_version: int
+        channel: ApprovalChannel
+        client_ip: str | None
+        at: datetime
+        reason: str | None
+        actor: Actor
+
+    @event(JobDeclined)
     def _job_declined(
         self,
         *,
@@ -896,7 +933,16 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("HighVoltageIsolated")
+    class HighVoltageIsolated(Aggregate.Event):
+        technician_id: UUID
+        technician_hv_level: int
+        residual_voltage_v: Decimal
+        lock_tag_id: str
+        ppe_checked: bool
+        at: datetime
+        actor: Actor
+
+    @event(HighVoltageIsolated)
     def _hv_isolated(
         self,
         *,
@@ -944,7 +990,13 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("HighVoltageRestored")
+    class HighVoltageRestored(Aggregate.Event):
+        technician_id: UUID
+        technician_hv_level: int
+        at: datetime
+        actor: Actor
+
+    @event(HighVoltageRestored)
     def _hv_restored(
         self, *, technician_id: UUID, technician_hv_level: int, at: datetime, actor: Actor
     ) -> None:
@@ -1107,7 +1159,11 @@ class RepairOrder(Aggregate):
             violate("technician_clocked_on", f"clock off {', '.join(working)} first")
         self._job_completed(job_id=job.job_id, actor=actor)
 
-    @event("JobCompleted")
+    class JobCompleted(Aggregate.Event):
+        job_id: str
+        actor: Actor
+
+    @event(JobCompleted)
     def _job_completed(self, *, job_id: str, actor: Actor) -> None:
         self.jobs[job_id].status = JobStatus.COMPLETED
         self._settle_progress()
@@ -1186,7 +1242,17 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("Invoiced")
+    class Invoiced(Aggregate.Event):
+        invoice_number: str
+        lines: list[InvoiceLine]
+        subtotal: Decimal
+        tax_rate: Decimal
+        tax: Decimal
+        total: Decimal
+        at: datetime
+        actor: Actor
+
+    @event(Invoiced)
     def _invoiced(
         self,
         *,
@@ -1234,7 +1300,14 @@ class RepairOrder(Aggregate):
             amount=money(amount), method=method, reference=reference, at=at, actor=actor
         )
 
-    @event("PaymentRecorded")
+    class PaymentRecorded(Aggregate.Event):
+        amount: Decimal
+        method: PaymentMethod
+        reference: str | None
+        at: datetime
+        actor: Actor
+
+    @event(PaymentRecorded)
     def _payment_recorded(
         self,
         *,
@@ -1266,7 +1339,13 @@ class RepairOrder(Aggregate):
             violate("hv_not_restored", "restore high voltage before releasing the vehicle")
         self._released(odometer_out_km=odometer_out_km, soc_out_pct=soc_out_pct, at=at, actor=actor)
 
-    @event("Released")
+    class Released(Aggregate.Event):
+        odometer_out_km: int
+        soc_out_pct: Decimal | None
+        at: datetime
+        actor: Actor
+
+    @event(Released)
     def _released(
         self, *, odometer_out_km: int, soc_out_pct: Decimal | None, at: datetime, actor: Actor
     ) -> None:
@@ -1292,7 +1371,11 @@ class RepairOrder(Aggregate):
             violate("hv_not_restored", "restore high voltage before cancelling")
         self._cancelled(reason=reason, actor=actor)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        reason: str
+        actor: Actor
+
+    @event(Cancelled)
     def _cancelled(self, *, reason: str, actor: Actor) -> None:
         self.status = RepairOrderStatus.CANCELLED
         self.cancel_reason = reason

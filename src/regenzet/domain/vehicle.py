@@ -125,7 +125,22 @@ class Vehicle(Aggregate):
             actor=actor,
         )
 
-    @event("Registered")
+    # Events a follower or an integration mapping dispatches on are declared as classes, so
+    # handlers name them and mypy checks them (ADR 0032); the fields are the method's, in
+    # its order (the stored JSON keeps that order, tests/golden).
+    class Registered(Aggregate.Created):
+        vin: str
+        facts: VinFacts
+        plate: str
+        make: str
+        model: str
+        year: int
+        battery_kwh: Decimal
+        nominal_voltage_v: Decimal
+        owner_id: UUID
+        actor: Actor
+
+    @event(Registered)
     def __init__(
         self,
         *,
@@ -216,7 +231,15 @@ class Vehicle(Aggregate):
             actor=actor,
         )
 
-    @event("BatteryHealthRecorded")
+    class BatteryHealthRecorded(Aggregate.Event):
+        soh_pct: Decimal
+        soc_pct: Decimal | None
+        method: BatteryHealthMethod
+        inspection_id: UUID | None
+        measured_at: datetime
+        actor: Actor
+
+    @event(BatteryHealthRecorded)
     def _battery_health_recorded(
         self,
         *,
