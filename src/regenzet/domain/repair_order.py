@@ -380,9 +380,9 @@ class RepairOrder(Aggregate):
             id=id,
         )
 
-    # Events a follower or an integration mapping dispatches on are declared as classes, so
-    # handlers name them and mypy checks them (ADR 0032); the fields are the method's, in
-    # its order (the stored JSON keeps that order, tests/golden).
+    # Every event is declared as a class above its method, so followers dispatch on the class
+    # and mypy checks them (ADR 0032). The fields are the method's, in its order: the stored
+    # JSON keeps that order (tests/golden), and the class name is in the stored topic.
     class Opened(Aggregate.Created):
         vehicle_id: UUID
         customer_id: UUID
@@ -521,7 +521,11 @@ class RepairOrder(Aggregate):
             violate("inspection_already_linked", f"inspection {inspection_id} is already linked")
         self._inspection_linked(inspection_id=inspection_id, actor=actor)
 
-    @event("InspectionLinked")
+    class InspectionLinked(Aggregate.Event):
+        inspection_id: UUID
+        actor: Actor
+
+    @event(InspectionLinked)
     def _inspection_linked(self, *, inspection_id: UUID, actor: Actor) -> None:
         self.inspection_ids.append(str(inspection_id))
         if self.status is RepairOrderStatus.OPEN:
@@ -602,7 +606,16 @@ class RepairOrder(Aggregate):
                 f"{MAX_ORDER_SUBTOTAL}: split the work over several orders",
             )
 
-    @event("JobAdded")
+    class JobAdded(Aggregate.Event):
+        job_id: str
+        title: str
+        labour: list[LabourLine]
+        parts: list[PartLine]
+        hv_work: bool
+        required_hv_level: int
+        actor: Actor
+
+    @event(JobAdded)
     def _job_added(
         self,
         *,
@@ -647,7 +660,16 @@ class RepairOrder(Aggregate):
         self._check_order_amount(job.job_id, content)
         self._job_revised(job_id=job.job_id, **content, actor=actor)
 
-    @event("JobRevised")
+    class JobRevised(Aggregate.Event):
+        job_id: str
+        title: str
+        labour: list[LabourLine]
+        parts: list[PartLine]
+        hv_work: bool
+        required_hv_level: int
+        actor: Actor
+
+    @event(JobRevised)
     def _job_revised(
         self,
         *,
@@ -671,7 +693,11 @@ class RepairOrder(Aggregate):
             violate("approved_job_locked", f"job {job_id!r} is {job.status.value} and locked")
         self._job_removed(job_id=job.job_id, actor=actor)
 
-    @event("JobRemoved")
+    class JobRemoved(Aggregate.Event):
+        job_id: str
+        actor: Actor
+
+    @event(JobRemoved)
     def _job_removed(self, *, job_id: str, actor: Actor) -> None:
         del self.jobs[job_id]
         self._settle_progress()
@@ -877,7 +903,13 @@ class RepairOrder(Aggregate):
             job_id=job.job_id, staff_id=staff_id, hv_level=hv_level, actor=actor
         )
 
-    @event("TechnicianAssigned")
+    class TechnicianAssigned(Aggregate.Event):
+        job_id: str
+        staff_id: UUID
+        hv_level: int
+        actor: Actor
+
+    @event(TechnicianAssigned)
     def _technician_assigned(
         self, *, job_id: str, staff_id: UUID, hv_level: int, actor: Actor
     ) -> None:
@@ -1049,7 +1081,14 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("LabourClockedOn")
+    class LabourClockedOn(Aggregate.Event):
+        job_id: str
+        technician_id: UUID
+        technician_hv_level: int
+        at: datetime
+        actor: Actor
+
+    @event(LabourClockedOn)
     def _labour_clocked_on(
         self,
         *,
@@ -1088,7 +1127,15 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("LabourClockedOff")
+    class LabourClockedOff(Aggregate.Event):
+        job_id: str
+        technician_id: UUID
+        clocked_on_at: datetime
+        clocked_off_at: datetime
+        hours: Decimal
+        actor: Actor
+
+    @event(LabourClockedOff)
     def _labour_clocked_off(
         self,
         *,
@@ -1124,7 +1171,13 @@ class RepairOrder(Aggregate):
             request_id=request_id, job_id=job.job_id, lines=list(lines), actor=actor
         )
 
-    @event("PartsRequested")
+    class PartsRequested(Aggregate.Event):
+        request_id: str
+        job_id: str
+        lines: list[PartRequestLine]
+        actor: Actor
+
+    @event(PartsRequested)
     def _parts_requested(
         self, *, request_id: str, job_id: str, lines: list[PartRequestLine], actor: Actor
     ) -> None:
@@ -1141,7 +1194,11 @@ class RepairOrder(Aggregate):
             violate("parts_already_received", f"part request {request_id!r} was already received")
         self._parts_received(request_id=request_id, actor=actor)
 
-    @event("PartsReceived")
+    class PartsReceived(Aggregate.Event):
+        request_id: str
+        actor: Actor
+
+    @event(PartsReceived)
     def _parts_received(self, *, request_id: str, actor: Actor) -> None:
         self.part_requests[request_id]["received"] = True
         self.outstanding_part_requests.remove(request_id)
@@ -1185,7 +1242,11 @@ class RepairOrder(Aggregate):
                 f"cannot {command} while high voltage is isolated: restore HV first",
             )
 
-    @event("QualityCheckPassed")
+    class QualityCheckPassed(Aggregate.Event):
+        notes: str | None
+        actor: Actor
+
+    @event(QualityCheckPassed)
     def _quality_check_passed(self, *, notes: str | None, actor: Actor) -> None:
         self.qc_passed = True
         self.qc_notes = notes
@@ -1205,7 +1266,12 @@ class RepairOrder(Aggregate):
                 violate("job_not_completed", f"job {job_id!r} is {job.status.value}")
         self._quality_check_failed(reason=reason, job_ids=list(job_ids), actor=actor)
 
-    @event("QualityCheckFailed")
+    class QualityCheckFailed(Aggregate.Event):
+        reason: str
+        job_ids: list[str]
+        actor: Actor
+
+    @event(QualityCheckFailed)
     def _quality_check_failed(self, *, reason: str, job_ids: list[str], actor: Actor) -> None:
         for job_id in job_ids:
             self.jobs[job_id].status = JobStatus.APPROVED
