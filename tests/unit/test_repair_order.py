@@ -6,6 +6,7 @@ Every refusal is also checked to leave the order untouched: a refused command re
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -1616,7 +1617,9 @@ def test_every_event_method_takes_an_actor() -> None:
         if isinstance(member, type) and issubclass(member, RepairOrder.Event):
             if name in {"Event", "Created"}:
                 continue
-            assert "actor" in member.__annotations__, name
+            # The fields, inherited ones included: an event class declared in the aggregate
+            # (for typed dispatch, ADR 0032) reaches here as the library's subclass of it.
+            assert "actor" in {f.name for f in dataclasses.fields(member)}, name
 
 
 def test_replaying_the_events_rebuilds_the_same_order() -> None:

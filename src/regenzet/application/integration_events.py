@@ -16,11 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from importlib import resources
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import attrs
 import msgspec
 
+from regenzet.application.aggregates import aggregate_of
+from regenzet.application.dispatch import EventHandlers
 from regenzet.application.read_models import AggregateFolder, Load
 from regenzet.domain.inspection import Inspection, Rating
 from regenzet.domain.repair_order import RepairOrder
@@ -287,102 +289,123 @@ def _s(value: Any) -> str:
     return str(value)
 
 
-Mapper = Callable[[Any, Any], msgspec.Struct]
+E = TypeVar("E")
 
-_REPAIR_ORDER: dict[str, tuple[str, Mapper]] = {
-    "Opened": (
-        "repair_order.opened.v1",
-        lambda e, o: RepairOrderOpened(
-            vehicle_id=_s(e.vehicle_id),
-            customer_id=_s(e.customer_id),
-            odometer_in_km=e.odometer_in_km,
-            soc_in_pct=_money(e.soc_in_pct),
-            promised_at=_iso(e.promised_at),
-            currency=e.currency,
-        ),
+# Keyed by the domain event classes (ADR 0032): a renamed event fails at import and in mypy,
+# and mypy checks each builder against the event it is registered for. A builder gets the
+# event and its aggregate folded up to and including it.
+_PAYLOADS: EventHandlers[msgspec.Struct] = EventHandlers()
+_EVENT_TYPES: dict[type[Any], str] = {}
+
+
+def _publish(cls: type[E], event_type: str, build: Callable[[E, Any], msgspec.Struct]) -> None:
+    _PAYLOADS.on(cls, build)
+    _EVENT_TYPES[cls] = event_type
+
+
+_publish(
+    RepairOrder.Opened,
+    "repair_order.opened.v1",
+    lambda e, o: RepairOrderOpened(
+        vehicle_id=_s(e.vehicle_id),
+        customer_id=_s(e.customer_id),
+        odometer_in_km=e.odometer_in_km,
+        soc_in_pct=_money(e.soc_in_pct),
+        promised_at=_iso(e.promised_at),
+        currency=e.currency,
     ),
-    "QuoteSent": (
-        "repair_order.quote_sent.v1",
-        lambda e, o: QuoteSent(
-            quote_version=e.quote_version,
-            job_ids=list(e.job_ids),
-            subtotal=_s(e.subtotal),
-            total=_s(e.total),
-            currency=o.currency,
-        ),
+)
+_publish(
+    RepairOrder.QuoteSent,
+    "repair_order.quote_sent.v1",
+    lambda e, o: QuoteSent(
+        quote_version=e.quote_version,
+        job_ids=list(e.job_ids),
+        subtotal=_s(e.subtotal),
+        total=_s(e.total),
+        currency=o.currency,
     ),
-    "JobApproved": (
-        "repair_order.job_approved.v1",
-        lambda e, o: JobApproved(
-            job_id=e.job_id,
-            quote_version=e.quote_version,
-            channel=e.channel.value,
-            approved_at=e.at.isoformat(),
-        ),
+)
+_publish(
+    RepairOrder.JobApproved,
+    "repair_order.job_approved.v1",
+    lambda e, o: JobApproved(
+        job_id=e.job_id,
+        quote_version=e.quote_version,
+        channel=e.channel.value,
+        approved_at=e.at.isoformat(),
     ),
-    "JobDeclined": (
-        "repair_order.job_declined.v1",
-        lambda e, o: JobDeclined(
-            job_id=e.job_id,
-            quote_version=e.quote_version,
-            channel=e.channel.value,
-            declined_at=e.at.isoformat(),
-        ),
+)
+_publish(
+    RepairOrder.JobDeclined,
+    "repair_order.job_declined.v1",
+    lambda e, o: JobDeclined(
+        job_id=e.job_id,
+        quote_version=e.quote_version,
+        channel=e.channel.value,
+        declined_at=e.at.isoformat(),
     ),
-    "HighVoltageIsolated": (
-        "repair_order.hv_isolated.v1",
-        lambda e, o: HvIsolated(
-            technician_id=_s(e.technician_id),
-            technician_hv_level=int(e.technician_hv_level),
-            residual_voltage_v=_s(e.residual_voltage_v),
-            ppe_checked=e.ppe_checked,
-            isolated_at=e.at.isoformat(),
-        ),
+)
+_publish(
+    RepairOrder.HighVoltageIsolated,
+    "repair_order.hv_isolated.v1",
+    lambda e, o: HvIsolated(
+        technician_id=_s(e.technician_id),
+        technician_hv_level=int(e.technician_hv_level),
+        residual_voltage_v=_s(e.residual_voltage_v),
+        ppe_checked=e.ppe_checked,
+        isolated_at=e.at.isoformat(),
     ),
-    "HighVoltageRestored": (
-        "repair_order.hv_restored.v1",
-        lambda e, o: HvRestored(technician_id=_s(e.technician_id), restored_at=e.at.isoformat()),
+)
+_publish(
+    RepairOrder.HighVoltageRestored,
+    "repair_order.hv_restored.v1",
+    lambda e, o: HvRestored(technician_id=_s(e.technician_id), restored_at=e.at.isoformat()),
+)
+_publish(
+    RepairOrder.JobCompleted,
+    "repair_order.job_completed.v1",
+    lambda e, o: JobCompleted(job_id=e.job_id, hv_work=bool(o.jobs[e.job_id].hv_work)),
+)
+_publish(
+    RepairOrder.Invoiced,
+    "repair_order.invoiced.v1",
+    lambda e, o: Invoiced(
+        invoice_number=e.invoice_number,
+        subtotal=_s(e.subtotal),
+        tax_rate=_s(e.tax_rate),
+        tax=_s(e.tax),
+        total=_s(e.total),
+        currency=o.currency,
+        invoiced_at=e.at.isoformat(),
     ),
-    "JobCompleted": (
-        "repair_order.job_completed.v1",
-        lambda e, o: JobCompleted(job_id=e.job_id, hv_work=bool(o.jobs[e.job_id].hv_work)),
+)
+_publish(
+    RepairOrder.PaymentRecorded,
+    "repair_order.payment_recorded.v1",
+    lambda e, o: PaymentRecorded(
+        amount=_s(e.amount),
+        method=e.method.value,
+        paid_total=_s(o.paid),
+        balance=_s(o.balance),
+        currency=o.currency,
+        paid_at=e.at.isoformat(),
     ),
-    "Invoiced": (
-        "repair_order.invoiced.v1",
-        lambda e, o: Invoiced(
-            invoice_number=e.invoice_number,
-            subtotal=_s(e.subtotal),
-            tax_rate=_s(e.tax_rate),
-            tax=_s(e.tax),
-            total=_s(e.total),
-            currency=o.currency,
-            invoiced_at=e.at.isoformat(),
-        ),
+)
+_publish(
+    RepairOrder.Released,
+    "repair_order.released.v1",
+    lambda e, o: Released(
+        odometer_out_km=e.odometer_out_km,
+        soc_out_pct=_money(e.soc_out_pct),
+        released_at=e.at.isoformat(),
     ),
-    "PaymentRecorded": (
-        "repair_order.payment_recorded.v1",
-        lambda e, o: PaymentRecorded(
-            amount=_s(e.amount),
-            method=e.method.value,
-            paid_total=_s(o.paid),
-            balance=_s(o.balance),
-            currency=o.currency,
-            paid_at=e.at.isoformat(),
-        ),
-    ),
-    "Released": (
-        "repair_order.released.v1",
-        lambda e, o: Released(
-            odometer_out_km=e.odometer_out_km,
-            soc_out_pct=_money(e.soc_out_pct),
-            released_at=e.at.isoformat(),
-        ),
-    ),
-    "Cancelled": (
-        "repair_order.cancelled.v1",
-        lambda e, o: Cancelled(cancelled_at=e.timestamp.isoformat()),
-    ),
-}
+)
+_publish(
+    RepairOrder.Cancelled,
+    "repair_order.cancelled.v1",
+    lambda e, o: Cancelled(cancelled_at=e.timestamp.isoformat()),
+)
 
 
 def _ratings(inspection: Any) -> RatingCounts:
@@ -394,55 +417,57 @@ def _ratings(inspection: Any) -> RatingCounts:
     )
 
 
-_INSPECTION: dict[str, tuple[str, Mapper]] = {
-    "Completed": (
-        "inspection.completed.v1",
-        lambda e, i: InspectionCompleted(
-            vehicle_id=_s(i.vehicle_id),
-            repair_order_id=None if i.repair_order_id is None else _s(i.repair_order_id),
-            template_code=i.template_code,
-            ratings=_ratings(i),
-            recommended_jobs=len(i.recommended_jobs()),
-        ),
+_publish(
+    Inspection.Completed,
+    "inspection.completed.v1",
+    lambda e, i: InspectionCompleted(
+        vehicle_id=_s(i.vehicle_id),
+        repair_order_id=None if i.repair_order_id is None else _s(i.repair_order_id),
+        template_code=i.template_code,
+        ratings=_ratings(i),
+        recommended_jobs=len(i.recommended_jobs()),
     ),
-    "SharedWithCustomer": (
-        "inspection.shared.v1",
-        lambda e, i: InspectionShared(
-            vehicle_id=_s(i.vehicle_id),
-            repair_order_id=None if i.repair_order_id is None else _s(i.repair_order_id),
-        ),
+)
+_publish(
+    Inspection.SharedWithCustomer,
+    "inspection.shared.v1",
+    lambda e, i: InspectionShared(
+        vehicle_id=_s(i.vehicle_id),
+        repair_order_id=None if i.repair_order_id is None else _s(i.repair_order_id),
     ),
-}
+)
 
-_VEHICLE: dict[str, tuple[str, Mapper]] = {
-    "Registered": (
-        "vehicle.registered.v1",
-        lambda e, v: VehicleRegistered(
-            owner_id=_s(e.owner_id),
-            make=e.make,
-            model=e.model,
-            year=e.year,
-            battery_kwh=_s(e.battery_kwh),
-            nominal_voltage_v=_s(e.nominal_voltage_v),
-        ),
+_publish(
+    Vehicle.Registered,
+    "vehicle.registered.v1",
+    lambda e, v: VehicleRegistered(
+        owner_id=_s(e.owner_id),
+        make=e.make,
+        model=e.model,
+        year=e.year,
+        battery_kwh=_s(e.battery_kwh),
+        nominal_voltage_v=_s(e.nominal_voltage_v),
     ),
-    "BatteryHealthRecorded": (
-        "vehicle.battery_health_recorded.v1",
-        lambda e, v: BatteryHealthRecorded(
-            soh_pct=_s(e.soh_pct),
-            soc_pct=_money(e.soc_pct),
-            method=e.method.value,
-            inspection_id=None if e.inspection_id is None else _s(e.inspection_id),
-            measured_at=e.measured_at.isoformat(),
-        ),
+)
+_publish(
+    Vehicle.BatteryHealthRecorded,
+    "vehicle.battery_health_recorded.v1",
+    lambda e, v: BatteryHealthRecorded(
+        soh_pct=_s(e.soh_pct),
+        soc_pct=_money(e.soc_pct),
+        method=e.method.value,
+        inspection_id=None if e.inspection_id is None else _s(e.inspection_id),
+        measured_at=e.measured_at.isoformat(),
     ),
-}
+)
 
-_BY_AGGREGATE: dict[str, tuple[type[Any], dict[str, tuple[str, Mapper]]]] = {
-    "RepairOrder": (RepairOrder, _REPAIR_ORDER),
-    "Inspection": (Inspection, _INSPECTION),
-    "Vehicle": (Vehicle, _VEHICLE),
-}
+# Every event of these aggregates is folded, so a payload sees its aggregate whole.
+_FOLDED = (RepairOrder, Inspection, Vehicle)
+
+
+def published_types() -> dict[type[Any], str]:
+    """Each domain event class that is published, with its integration event type."""
+    return dict(_EVENT_TYPES)
 
 
 class IntegrationEventMapper:
@@ -456,17 +481,15 @@ class IntegrationEventMapper:
         self.folder.forget()
 
     def map(self, event: Any) -> IntegrationMessage | None:
-        aggregate_name, _, event_name = type(event).__qualname__.rpartition(".")
-        known = _BY_AGGREGATE.get(aggregate_name)
-        if known is None:
+        found = aggregate_of(event)
+        if found is None or found.cls not in _FOLDED:
             return None
-        _, mappers = known
         aggregate = self.folder.fold(event)  # every event of these aggregates keeps the fold whole
-        mapped = mappers.get(event_name)
-        if mapped is None:
+        build = _PAYLOADS.handler(event)
+        if build is None:
             return None
-        event_type, build = mapped
-        aggregate_type = event_type.partition(".")[0]
+        event_type = _EVENT_TYPES[type(event)]
+        aggregate_type = found.public
         payload = build(event, aggregate)
         event_id = event_id_of(event.originator_id, event.originator_version)
         envelope = Envelope(
@@ -537,4 +560,5 @@ __all__ = [
     "committed_schema",
     "event_id_of",
     "json_schema",
+    "published_types",
 ]

@@ -28,6 +28,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from regenzet.application import views
+from regenzet.application.aggregates import kind_name
 from regenzet.application.errors import (
     ConcurrencyConflictError,
     DuplicateError,
@@ -65,15 +66,6 @@ from regenzet.domain.vehicle import BatteryHealthMethod, Ecu, Vehicle
 logger = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
-
-KIND_NAMES: dict[type[Aggregate], str] = {
-    Customer: "customer",
-    StaffMember: "staff member",
-    Vehicle: "vehicle",
-    NumberPlate: "number plate",
-    RepairOrder: "repair order",
-    Inspection: "inspection",
-}
 
 
 class Receipt:
@@ -164,7 +156,7 @@ class Workshop(Application[UUID]):
     # ------------------------------------------------------------------------------------------
 
     def _load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
-        kind = KIND_NAMES[cls]
+        kind = kind_name(cls)
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:

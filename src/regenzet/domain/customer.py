@@ -60,6 +60,9 @@ class NotificationPreferences:
 class Customer(Aggregate):
     """A vehicle owner. Personal data lives only here and in read models, never in public events."""
 
+    # Every event is declared as a class above its method, so followers dispatch on the class
+    # and mypy checks them (ADR 0032). The fields are the method's, in its order: the stored
+    # JSON keeps that order (tests/golden), and the class name is in the stored topic.
     class Registered(Aggregate.Created):
         """Version 2 added notification preferences; version 1 events upcast to the defaults
         (golden fixture: tests/golden/customer_registered_v1.json)."""
@@ -119,7 +122,12 @@ class Customer(Aggregate):
             return
         self._contact_changed(email=email, phone=phone, actor=actor)
 
-    @event("ContactChanged")
+    class ContactChanged(Aggregate.Event):
+        email: str
+        phone: str | None
+        actor: Actor
+
+    @event(ContactChanged)
     def _contact_changed(self, *, email: str, phone: str | None, actor: Actor) -> None:
         self.email = email
         self.phone = phone
@@ -129,7 +137,11 @@ class Customer(Aggregate):
             return
         self._preferences_changed(preferences=preferences, actor=actor)
 
-    @event("PreferencesChanged")
+    class PreferencesChanged(Aggregate.Event):
+        preferences: NotificationPreferences
+        actor: Actor
+
+    @event(PreferencesChanged)
     def _preferences_changed(self, *, preferences: NotificationPreferences, actor: Actor) -> None:
         self.preferences = preferences
 

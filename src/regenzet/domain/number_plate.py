@@ -47,7 +47,15 @@ class NumberPlate(Aggregate):
     def create_id(plate: str) -> UUID:
         return uuid5(PLATE_NAMESPACE, plate_key(plate))
 
-    @event("Claimed")
+    # Every event is declared as a class above its method, so followers dispatch on the class
+    # and mypy checks them (ADR 0032). The fields are the method's, in its order: the stored
+    # JSON keeps that order (tests/golden), and the class name is in the stored topic.
+    class Claimed(Aggregate.Created):
+        plate: str
+        vehicle_id: UUID
+        actor: Actor
+
+    @event(Claimed)
     def __init__(self, *, plate: str, vehicle_id: UUID, actor: Actor) -> None:
         self.plate = plate
         self.vehicle_id = vehicle_id

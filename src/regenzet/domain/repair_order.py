@@ -380,7 +380,20 @@ class RepairOrder(Aggregate):
             id=id,
         )
 
-    @event("Opened")
+    # Every event is declared as a class above its method, so followers dispatch on the class
+    # and mypy checks them (ADR 0032). The fields are the method's, in its order: the stored
+    # JSON keeps that order (tests/golden), and the class name is in the stored topic.
+    class Opened(Aggregate.Created):
+        vehicle_id: UUID
+        customer_id: UUID
+        concerns: list[str]
+        odometer_in_km: int
+        soc_in_pct: Decimal | None
+        promised_at: datetime | None
+        currency: str
+        actor: Actor
+
+    @event(Opened)
     def __init__(
         self,
         *,
@@ -508,7 +521,11 @@ class RepairOrder(Aggregate):
             violate("inspection_already_linked", f"inspection {inspection_id} is already linked")
         self._inspection_linked(inspection_id=inspection_id, actor=actor)
 
-    @event("InspectionLinked")
+    class InspectionLinked(Aggregate.Event):
+        inspection_id: UUID
+        actor: Actor
+
+    @event(InspectionLinked)
     def _inspection_linked(self, *, inspection_id: UUID, actor: Actor) -> None:
         self.inspection_ids.append(str(inspection_id))
         if self.status is RepairOrderStatus.OPEN:
@@ -589,7 +606,16 @@ class RepairOrder(Aggregate):
                 f"{MAX_ORDER_SUBTOTAL}: split the work over several orders",
             )
 
-    @event("JobAdded")
+    class JobAdded(Aggregate.Event):
+        job_id: str
+        title: str
+        labour: list[LabourLine]
+        parts: list[PartLine]
+        hv_work: bool
+        required_hv_level: int
+        actor: Actor
+
+    @event(JobAdded)
     def _job_added(
         self,
         *,
@@ -634,7 +660,16 @@ class RepairOrder(Aggregate):
         self._check_order_amount(job.job_id, content)
         self._job_revised(job_id=job.job_id, **content, actor=actor)
 
-    @event("JobRevised")
+    class JobRevised(Aggregate.Event):
+        job_id: str
+        title: str
+        labour: list[LabourLine]
+        parts: list[PartLine]
+        hv_work: bool
+        required_hv_level: int
+        actor: Actor
+
+    @event(JobRevised)
     def _job_revised(
         self,
         *,
@@ -658,7 +693,11 @@ class RepairOrder(Aggregate):
             violate("approved_job_locked", f"job {job_id!r} is {job.status.value} and locked")
         self._job_removed(job_id=job.job_id, actor=actor)
 
-    @event("JobRemoved")
+    class JobRemoved(Aggregate.Event):
+        job_id: str
+        actor: Actor
+
+    @event(JobRemoved)
     def _job_removed(self, *, job_id: str, actor: Actor) -> None:
         del self.jobs[job_id]
         self._settle_progress()
@@ -678,7 +717,14 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("QuoteSent")
+    class QuoteSent(Aggregate.Event):
+        quote_version: int
+        job_ids: list[str]
+        subtotal: Decimal
+        total: Decimal
+        actor: Actor
+
+    @event(QuoteSent)
     def _quote_sent(
         self,
         *,
@@ -752,7 +798,15 @@ class RepairOrder(Aggregate):
             job_id=job.job_id, quote_version=self._quoted_in(job), **decision, actor=actor
         )
 
-    @event("JobApproved")
+    class JobApproved(Aggregate.Event):
+        job_id: str
+        quote_version: int
+        channel: ApprovalChannel
+        client_ip: str | None
+        at: datetime
+        actor: Actor
+
+    @event(JobApproved)
     def _job_approved(
         self,
         *,
@@ -800,7 +854,16 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("JobDeclined")
+    class JobDeclined(Aggregate.Event):
+        job_id: str
+        quote_version: int
+        channel: ApprovalChannel
+        client_ip: str | None
+        at: datetime
+        reason: str | None
+        actor: Actor
+
+    @event(JobDeclined)
     def _job_declined(
         self,
         *,
@@ -840,7 +903,13 @@ class RepairOrder(Aggregate):
             job_id=job.job_id, staff_id=staff_id, hv_level=hv_level, actor=actor
         )
 
-    @event("TechnicianAssigned")
+    class TechnicianAssigned(Aggregate.Event):
+        job_id: str
+        staff_id: UUID
+        hv_level: int
+        actor: Actor
+
+    @event(TechnicianAssigned)
     def _technician_assigned(
         self, *, job_id: str, staff_id: UUID, hv_level: int, actor: Actor
     ) -> None:
@@ -896,7 +965,16 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("HighVoltageIsolated")
+    class HighVoltageIsolated(Aggregate.Event):
+        technician_id: UUID
+        technician_hv_level: int
+        residual_voltage_v: Decimal
+        lock_tag_id: str
+        ppe_checked: bool
+        at: datetime
+        actor: Actor
+
+    @event(HighVoltageIsolated)
     def _hv_isolated(
         self,
         *,
@@ -944,7 +1022,13 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("HighVoltageRestored")
+    class HighVoltageRestored(Aggregate.Event):
+        technician_id: UUID
+        technician_hv_level: int
+        at: datetime
+        actor: Actor
+
+    @event(HighVoltageRestored)
     def _hv_restored(
         self, *, technician_id: UUID, technician_hv_level: int, at: datetime, actor: Actor
     ) -> None:
@@ -997,7 +1081,14 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("LabourClockedOn")
+    class LabourClockedOn(Aggregate.Event):
+        job_id: str
+        technician_id: UUID
+        technician_hv_level: int
+        at: datetime
+        actor: Actor
+
+    @event(LabourClockedOn)
     def _labour_clocked_on(
         self,
         *,
@@ -1036,7 +1127,15 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("LabourClockedOff")
+    class LabourClockedOff(Aggregate.Event):
+        job_id: str
+        technician_id: UUID
+        clocked_on_at: datetime
+        clocked_off_at: datetime
+        hours: Decimal
+        actor: Actor
+
+    @event(LabourClockedOff)
     def _labour_clocked_off(
         self,
         *,
@@ -1072,7 +1171,13 @@ class RepairOrder(Aggregate):
             request_id=request_id, job_id=job.job_id, lines=list(lines), actor=actor
         )
 
-    @event("PartsRequested")
+    class PartsRequested(Aggregate.Event):
+        request_id: str
+        job_id: str
+        lines: list[PartRequestLine]
+        actor: Actor
+
+    @event(PartsRequested)
     def _parts_requested(
         self, *, request_id: str, job_id: str, lines: list[PartRequestLine], actor: Actor
     ) -> None:
@@ -1089,7 +1194,11 @@ class RepairOrder(Aggregate):
             violate("parts_already_received", f"part request {request_id!r} was already received")
         self._parts_received(request_id=request_id, actor=actor)
 
-    @event("PartsReceived")
+    class PartsReceived(Aggregate.Event):
+        request_id: str
+        actor: Actor
+
+    @event(PartsReceived)
     def _parts_received(self, *, request_id: str, actor: Actor) -> None:
         self.part_requests[request_id]["received"] = True
         self.outstanding_part_requests.remove(request_id)
@@ -1107,7 +1216,11 @@ class RepairOrder(Aggregate):
             violate("technician_clocked_on", f"clock off {', '.join(working)} first")
         self._job_completed(job_id=job.job_id, actor=actor)
 
-    @event("JobCompleted")
+    class JobCompleted(Aggregate.Event):
+        job_id: str
+        actor: Actor
+
+    @event(JobCompleted)
     def _job_completed(self, *, job_id: str, actor: Actor) -> None:
         self.jobs[job_id].status = JobStatus.COMPLETED
         self._settle_progress()
@@ -1129,7 +1242,11 @@ class RepairOrder(Aggregate):
                 f"cannot {command} while high voltage is isolated: restore HV first",
             )
 
-    @event("QualityCheckPassed")
+    class QualityCheckPassed(Aggregate.Event):
+        notes: str | None
+        actor: Actor
+
+    @event(QualityCheckPassed)
     def _quality_check_passed(self, *, notes: str | None, actor: Actor) -> None:
         self.qc_passed = True
         self.qc_notes = notes
@@ -1149,7 +1266,12 @@ class RepairOrder(Aggregate):
                 violate("job_not_completed", f"job {job_id!r} is {job.status.value}")
         self._quality_check_failed(reason=reason, job_ids=list(job_ids), actor=actor)
 
-    @event("QualityCheckFailed")
+    class QualityCheckFailed(Aggregate.Event):
+        reason: str
+        job_ids: list[str]
+        actor: Actor
+
+    @event(QualityCheckFailed)
     def _quality_check_failed(self, *, reason: str, job_ids: list[str], actor: Actor) -> None:
         for job_id in job_ids:
             self.jobs[job_id].status = JobStatus.APPROVED
@@ -1186,7 +1308,17 @@ class RepairOrder(Aggregate):
             actor=actor,
         )
 
-    @event("Invoiced")
+    class Invoiced(Aggregate.Event):
+        invoice_number: str
+        lines: list[InvoiceLine]
+        subtotal: Decimal
+        tax_rate: Decimal
+        tax: Decimal
+        total: Decimal
+        at: datetime
+        actor: Actor
+
+    @event(Invoiced)
     def _invoiced(
         self,
         *,
@@ -1234,7 +1366,14 @@ class RepairOrder(Aggregate):
             amount=money(amount), method=method, reference=reference, at=at, actor=actor
         )
 
-    @event("PaymentRecorded")
+    class PaymentRecorded(Aggregate.Event):
+        amount: Decimal
+        method: PaymentMethod
+        reference: str | None
+        at: datetime
+        actor: Actor
+
+    @event(PaymentRecorded)
     def _payment_recorded(
         self,
         *,
@@ -1266,7 +1405,13 @@ class RepairOrder(Aggregate):
             violate("hv_not_restored", "restore high voltage before releasing the vehicle")
         self._released(odometer_out_km=odometer_out_km, soc_out_pct=soc_out_pct, at=at, actor=actor)
 
-    @event("Released")
+    class Released(Aggregate.Event):
+        odometer_out_km: int
+        soc_out_pct: Decimal | None
+        at: datetime
+        actor: Actor
+
+    @event(Released)
     def _released(
         self, *, odometer_out_km: int, soc_out_pct: Decimal | None, at: datetime, actor: Actor
     ) -> None:
@@ -1292,7 +1437,11 @@ class RepairOrder(Aggregate):
             violate("hv_not_restored", "restore high voltage before cancelling")
         self._cancelled(reason=reason, actor=actor)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        reason: str
+        actor: Actor
+
+    @event(Cancelled)
     def _cancelled(self, *, reason: str, actor: Actor) -> None:
         self.status = RepairOrderStatus.CANCELLED
         self.cancel_reason = reason

@@ -125,7 +125,22 @@ class Vehicle(Aggregate):
             actor=actor,
         )
 
-    @event("Registered")
+    # Every event is declared as a class above its method, so followers dispatch on the class
+    # and mypy checks them (ADR 0032). The fields are the method's, in its order: the stored
+    # JSON keeps that order (tests/golden), and the class name is in the stored topic.
+    class Registered(Aggregate.Created):
+        vin: str
+        facts: VinFacts
+        plate: str
+        make: str
+        model: str
+        year: int
+        battery_kwh: Decimal
+        nominal_voltage_v: Decimal
+        owner_id: UUID
+        actor: Actor
+
+    @event(Registered)
     def __init__(
         self,
         *,
@@ -163,7 +178,12 @@ class Vehicle(Aggregate):
             previous_owner_id=self.owner_id, new_owner_id=new_owner_id, actor=actor
         )
 
-    @event("OwnershipTransferred")
+    class OwnershipTransferred(Aggregate.Event):
+        previous_owner_id: UUID
+        new_owner_id: UUID
+        actor: Actor
+
+    @event(OwnershipTransferred)
     def _ownership_transferred(
         self, *, previous_owner_id: UUID, new_owner_id: UUID, actor: Actor
     ) -> None:
@@ -179,7 +199,11 @@ class Vehicle(Aggregate):
             return
         self._odometer_recorded(km=km, actor=actor)
 
-    @event("OdometerRecorded")
+    class OdometerRecorded(Aggregate.Event):
+        km: int
+        actor: Actor
+
+    @event(OdometerRecorded)
     def _odometer_recorded(self, *, km: int, actor: Actor) -> None:
         self.odometer_km = km
 
@@ -188,7 +212,13 @@ class Vehicle(Aggregate):
         reason = check_text("reason", reason, max_length=500)
         self._odometer_corrected(previous_km=self.odometer_km, km=km, reason=reason, actor=actor)
 
-    @event("OdometerCorrected")
+    class OdometerCorrected(Aggregate.Event):
+        previous_km: int
+        km: int
+        reason: str
+        actor: Actor
+
+    @event(OdometerCorrected)
     def _odometer_corrected(self, *, previous_km: int, km: int, reason: str, actor: Actor) -> None:
         self.odometer_km = km
 
@@ -216,7 +246,15 @@ class Vehicle(Aggregate):
             actor=actor,
         )
 
-    @event("BatteryHealthRecorded")
+    class BatteryHealthRecorded(Aggregate.Event):
+        soh_pct: Decimal
+        soc_pct: Decimal | None
+        method: BatteryHealthMethod
+        inspection_id: UUID | None
+        measured_at: datetime
+        actor: Actor
+
+    @event(BatteryHealthRecorded)
     def _battery_health_recorded(
         self,
         *,
@@ -259,7 +297,11 @@ class Vehicle(Aggregate):
             warranty=BatteryWarranty(start_date, years, km, soh_threshold_pct), actor=actor
         )
 
-    @event("BatteryWarrantyRegistered")
+    class BatteryWarrantyRegistered(Aggregate.Event):
+        warranty: BatteryWarranty
+        actor: Actor
+
+    @event(BatteryWarrantyRegistered)
     def _battery_warranty_registered(self, *, warranty: BatteryWarranty, actor: Actor) -> None:
         self.warranty = warranty
 
@@ -287,7 +329,13 @@ class Vehicle(Aggregate):
             ecu=ecu, version_before=current, version_after=version_after, actor=actor
         )
 
-    @event("SoftwareVersionRecorded")
+    class SoftwareVersionRecorded(Aggregate.Event):
+        ecu: Ecu
+        version_before: str | None
+        version_after: str
+        actor: Actor
+
+    @event(SoftwareVersionRecorded)
     def _software_version_recorded(
         self, *, ecu: Ecu, version_before: str | None, version_after: str, actor: Actor
     ) -> None:
