@@ -47,8 +47,9 @@ def manager(api: Api) -> dict[str, str]:
     [
         "/api/v1/kpis?min_position=1",
         "/api/v1/board?min_position=1",
-        f"/api/v1/vehicles/{uuid4()}/profile?min_position=1",
-        f"/api/v1/inspections/{uuid4()}/summary?min_position=7",
+        # Fixed ids: test ids must be the same in every pytest-xdist worker's collection.
+        "/api/v1/vehicles/7e8e2b89-233f-455f-9a7c-a544a6b353b3/profile?min_position=1",
+        "/api/v1/inspections/23eb9f20-67a0-43cd-a75c-3c6f9e204970/summary?min_position=7",
     ],
 )
 def test_a_position_on_an_empty_store_is_past_the_end_of_the_log_not_a_500(
