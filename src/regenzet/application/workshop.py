@@ -28,11 +28,18 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from regenzet.application import commands, views
-from regenzet.application.access import Caller, InProcess, approval_channel, reaches
+from regenzet.application.access import (
+    Caller,
+    InProcess,
+    approval_channel,
+    confined_to,
+    reaches,
+)
 from regenzet.application.errors import (
     ConcurrencyConflictError,
     DuplicateError,
     NotFoundError,
+    OutOfReachError,
     VersionMismatchError,
 )
 from regenzet.application.idempotency import pending_key
@@ -236,9 +243,14 @@ class Workshop(Application[UUID]):
 
     def _reach(self, by: Caller, cls: type[A], aggregate_id: UUID) -> A:
         """Loads an aggregate on the caller's behalf: one not theirs is reported as missing."""
-        aggregate = self._load(cls, aggregate_id)
+        try:
+            aggregate = self._load(cls, aggregate_id)
+        except NotFoundError:
+            if confined_to(by) is None:
+                raise
+            raise OutOfReachError(KIND_NAMES[cls], aggregate_id) from None
         if not reaches(by, aggregate, self._owner_of):
-            raise NotFoundError(KIND_NAMES[cls], aggregate_id)
+            raise OutOfReachError(KIND_NAMES[cls], aggregate_id)
         return aggregate
 
     def _target(self, by: Caller, cls: type[A], command: commands.Command) -> A:

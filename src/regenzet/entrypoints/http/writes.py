@@ -29,6 +29,7 @@ from litestar import Request, Response
 from litestar.params import HeaderParameter
 
 from regenzet.application import commands
+from regenzet.application.errors import OutOfReachError
 from regenzet.application.idempotency import (
     IdempotencyStore,
     LookupOutcome,
@@ -200,6 +201,8 @@ class Writes:
                 command()
         except INFRASTRUCTURE_ERRORS:
             raise  # the store is unreachable; the client's retry settles it (503)
+        except OutOfReachError:
+            raise  # not the caller's record: answered like a check before the write (404)
         except Exception:
             # A rule error or conflict may be the trace of this very key applied meanwhile
             # (a concurrent retry, or an earlier attempt whose answer was lost).
