@@ -236,3 +236,31 @@ def test_the_channels_refused(by: Any, requested: ApprovalChannel | None, messag
     with pytest.raises(DomainValidationError, match=message) as refused:
         approval_channel(by, requested)
     assert refused.value.field == "channel"
+
+
+def test_a_query_for_a_caller_applies_the_same_rule_after_its_one_load(
+    workshop: Workshop, garage: Garage
+) -> None:
+    owner = Principal("sanne", Role.CUSTOMER, customer_id=garage.customer)
+    other = Principal("lukas", Role.CUSTOMER, customer_id=garage.other_customer)
+    order = hv_job_order(workshop, garage)
+    inspection = workshop.start_inspection(
+        vehicle_id=garage.vehicle,
+        repair_order_id=None,
+        technician_id=garage.tech1,
+        actor=garage.actor(garage.tech1),
+    ).id
+    assert workshop.get_customer(garage.customer, by=owner).id == garage.customer
+    assert workshop.get_vehicle(garage.vehicle, by=owner).id == garage.vehicle
+    assert workshop.get_repair_order(order, by=owner).id == order
+    for read, record in (
+        (workshop.get_customer, garage.customer),
+        (workshop.get_vehicle, garage.vehicle),
+        (workshop.get_repair_order, order),
+        (workshop.get_inspection, inspection),
+    ):
+        with pytest.raises(NotFoundError):
+            read(record, by=other)
+    with pytest.raises(NotFoundError):  # the owner's, but not shared yet
+        workshop.get_inspection(inspection, by=owner)
+    assert workshop.get_inspection(inspection).id == inspection  # the process itself

@@ -262,6 +262,11 @@ class Workshop(Application[UUID]):
         self._check_version(aggregate, getattr(command, "expected_version", None))
         return aggregate
 
+    def _read(self, by: Caller | None, cls: type[A], aggregate_id: UUID) -> A:
+        """A query's aggregate: for a caller (a request), checked like a write's, after the
+        one load; without one (the process itself), as stored."""
+        return self._load(cls, aggregate_id) if by is None else self._reach(by, cls, aggregate_id)
+
     def _owner_of(self, vehicle_id: UUID) -> UUID | None:
         try:
             return self._load(Vehicle, vehicle_id).owner_id
@@ -296,8 +301,8 @@ class Workshop(Application[UUID]):
         )
         return self._commit(customer)
 
-    def get_customer(self, customer_id: UUID) -> views.CustomerView:
-        return views.customer_view(self._load(Customer, customer_id))
+    def get_customer(self, customer_id: UUID, *, by: Caller | None = None) -> views.CustomerView:
+        return views.customer_view(self._read(by, Customer, customer_id))
 
     # ------------------------------------------------------------------------------------------
     # Staff
@@ -380,8 +385,8 @@ class Workshop(Application[UUID]):
         )
         return self._commit(vehicle)
 
-    def get_vehicle(self, vehicle_id: UUID) -> views.VehicleView:
-        return views.vehicle_view(self._load(Vehicle, vehicle_id), self.clock.today())
+    def get_vehicle(self, vehicle_id: UUID, *, by: Caller | None = None) -> views.VehicleView:
+        return views.vehicle_view(self._read(by, Vehicle, vehicle_id), self.clock.today())
 
     def find_vehicle_id(self, vin: str) -> UUID:
         """The id a VIN maps to (whether or not it is registered yet)."""
@@ -556,8 +561,10 @@ class Workshop(Application[UUID]):
         vehicle.record_odometer(km=command.odometer_out_km, actor=actor)
         return self._commit(order, vehicle)
 
-    def get_repair_order(self, repair_order_id: UUID) -> views.RepairOrderView:
-        return views.repair_order_view(self._load(RepairOrder, repair_order_id))
+    def get_repair_order(
+        self, repair_order_id: UUID, *, by: Caller | None = None
+    ) -> views.RepairOrderView:
+        return views.repair_order_view(self._read(by, RepairOrder, repair_order_id))
 
     def _technician(self, staff_id: UUID) -> StaffMember:
         member = self._load(StaffMember, staff_id)
@@ -622,8 +629,10 @@ class Workshop(Application[UUID]):
         )
         return self._commit(inspection, vehicle)
 
-    def get_inspection(self, inspection_id: UUID) -> views.InspectionView:
-        return views.inspection_view(self._load(Inspection, inspection_id))
+    def get_inspection(
+        self, inspection_id: UUID, *, by: Caller | None = None
+    ) -> views.InspectionView:
+        return views.inspection_view(self._read(by, Inspection, inspection_id))
 
     # ------------------------------------------------------------------------------------------
     # The keyword use cases (CLI, demo data, benchmarks, tests): each builds its command from

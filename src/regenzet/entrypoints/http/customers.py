@@ -56,8 +56,7 @@ class CustomerController(Controller):
     def get(
         self, customer_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[CustomerView]:
-        services.access.customer(principal, customer_id)
-        view = services.workshop.get_customer(customer_id)
+        view = services.workshop.get_customer(customer_id, by=principal)
         return viewed(view, view.version)
 
     @command("/{customer_id:uuid}/contact", "changeCustomerContact", "Change contact details")

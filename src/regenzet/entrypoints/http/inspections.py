@@ -49,8 +49,7 @@ class InspectionController(Controller):
     def get(
         self, inspection_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[InspectionView]:
-        services.access.inspection(principal, inspection_id)
-        view = services.workshop.get_inspection(inspection_id)
+        view = services.workshop.get_inspection(inspection_id, by=principal)
         return viewed(view, view.version)
 
     @command(f"{INS}/items/{{item_code:str}}", "rateInspectionItem", "Rate a template item")

@@ -78,8 +78,7 @@ class RepairOrderController(Controller):
     def get(
         self, repair_order_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[RepairOrderView]:
-        services.access.repair_order(principal, repair_order_id)
-        view = services.workshop.get_repair_order(repair_order_id)
+        view = services.workshop.get_repair_order(repair_order_id, by=principal)
         return viewed(view, view.version)
 
     @command(f"{RO}/jobs", "addJob", "Add a job (labour and parts) to the quote")

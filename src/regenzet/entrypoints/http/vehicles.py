@@ -53,8 +53,7 @@ class VehicleController(Controller):
     def get(
         self, vehicle_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[VehicleView]:
-        services.access.vehicle(principal, vehicle_id)
-        view = services.workshop.get_vehicle(vehicle_id)
+        view = services.workshop.get_vehicle(vehicle_id, by=principal)
         return viewed(view, view.version)
 
     @query(
