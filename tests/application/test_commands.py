@@ -130,6 +130,16 @@ def _command_on(command_type: type[commands.Command], ids: dict[str, UUID]) -> c
     return command_type(**values)
 
 
+def started_inspection(workshop: Workshop, garage: Garage) -> UUID:
+    """An inspection of the first customer's vehicle, not shared."""
+    return workshop.start_inspection(
+        vehicle_id=garage.vehicle,
+        repair_order_id=None,
+        technician_id=garage.tech1,
+        actor=garage.actor(garage.tech1),
+    ).id
+
+
 TARGETED = [c for c in all_commands() if c.target is not None]
 
 
@@ -138,12 +148,7 @@ def test_a_customer_running_any_command_on_another_customers_record_finds_nothin
     workshop: Workshop, garage: Garage, command_type: type[commands.Command]
 ) -> None:
     order = hv_job_order(workshop, garage)  # the first customer's
-    inspection = workshop.start_inspection(
-        vehicle_id=garage.vehicle,
-        repair_order_id=None,
-        technician_id=garage.tech1,
-        actor=garage.actor(garage.tech1),
-    ).id
+    inspection = started_inspection(workshop, garage)
     ids = {
         "customer_id": garage.customer,
         "vehicle_id": garage.vehicle,
@@ -244,12 +249,7 @@ def test_a_query_for_a_caller_applies_the_same_rule_after_its_one_load(
     owner = Principal("sanne", Role.CUSTOMER, customer_id=garage.customer)
     other = Principal("lukas", Role.CUSTOMER, customer_id=garage.other_customer)
     order = hv_job_order(workshop, garage)
-    inspection = workshop.start_inspection(
-        vehicle_id=garage.vehicle,
-        repair_order_id=None,
-        technician_id=garage.tech1,
-        actor=garage.actor(garage.tech1),
-    ).id
+    inspection = started_inspection(workshop, garage)
     assert workshop.get_customer(garage.customer, by=owner).id == garage.customer
     assert workshop.get_vehicle(garage.vehicle, by=owner).id == garage.vehicle
     assert workshop.get_repair_order(order, by=owner).id == order
