@@ -19,6 +19,8 @@ from litestar import Request
 from psycopg import sql
 
 from regenzet.adapters.persistence import sqlite_env
+from regenzet.application.access import InProcess
+from regenzet.application.commands import CancelRepairOrder
 from regenzet.application.idempotency import PendingKey, recording
 from regenzet.application.workshop import Receipt
 from regenzet.domain.common import Actor, Role
@@ -271,7 +273,7 @@ def test_a_retry_that_loses_the_race_to_its_first_attempt_gets_the_stored_respon
     body = {"reason": "Customer withdrew"}
     fingerprint = fingerprint_of("POST", path, msgspec.convert(body, Cancel))
     subject = garage.logins["eva"].subject
-    real_cancel = garage.workshop.cancel_repair_order
+    real_execute = garage.workshop.execute
     stored: list[PendingKey] = []
 
     def first_attempt_commits_meanwhile(*args: Any, **kwargs: Any) -> Any:
@@ -284,12 +286,13 @@ def test_a_retry_that_loses_the_race_to_its_first_attempt_gets_the_stored_respon
                 garage.services.idempotency.retention,
                 lambda i, v, p: _stored(Receipt(i, v, p), None),
             )
+            cancel = CancelRepairOrder(repair_order_id=order, reason="Customer withdrew")
             with recording(first):
-                real_cancel(order, reason="Customer withdrew", actor=ADVISOR_EVA)
+                real_execute(cancel, InProcess(ADVISOR_EVA))
             stored.append(first)
-        return real_cancel(*args, **kwargs)
+        return real_execute(*args, **kwargs)
 
-    monkeypatch.setattr(garage.workshop, "cancel_repair_order", first_attempt_commits_meanwhile)
+    monkeypatch.setattr(garage.workshop, "execute", first_attempt_commits_meanwhile)
     retry = garage.client.post(path, json=body, headers=with_key(garage, "eva", "cancel-race"))
     monkeypatch.undo()
 

@@ -18,6 +18,12 @@ class NotFoundError(ApplicationError):
         self.aggregate_id = str(aggregate_id)
 
 
+class OutOfReachError(NotFoundError):
+    """A record the caller may not reach, or, for a customer, one that does not exist: told
+    apart from a missing record only so a keyed write answers it at once, like a check made
+    before the write (it can never be the trace of the key's earlier success)."""
+
+
 class VersionMismatchError(ApplicationError):
     """The caller's expected version is not the current one: it acted on stale state (HTTP 412)."""
 

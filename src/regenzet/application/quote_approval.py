@@ -28,11 +28,13 @@ from uuid import UUID
 import attrs
 
 from regenzet.application import views
+from regenzet.application.access import LinkHolder
+from regenzet.application.commands import ApproveJob, DeclineJob
 from regenzet.application.errors import ApplicationError, NotFoundError
 from regenzet.application.identity import Principal
 from regenzet.application.workshop import Receipt, Workshop
 from regenzet.domain.common import Role, money
-from regenzet.domain.repair_order import ApprovalChannel, JobStatus
+from regenzet.domain.repair_order import JobStatus
 
 INVALID_LINK = "invalid or expired approval link"
 
@@ -71,6 +73,10 @@ class QuoteLink:
     customer_id: UUID
     quote_version: int
     expires_at: datetime
+
+    def holder(self) -> LinkHolder:
+        """Who decides through the link (the channel is ``email_link``, ADR 0016)."""
+        return LinkHolder(customer_id=self.customer_id, repair_order_id=self.repair_order_id)
 
     def principal(self) -> Principal:
         """Who acts through the link: the order's customer, named by their customer id."""
@@ -183,28 +189,26 @@ class QuoteApprovals:
 
     def approve_job(self, token: str, job_id: str, *, client_ip: str | None) -> Receipt:
         link, _ = self.open_link(token)
-        return self._workshop.approve_job(
-            link.repair_order_id,
+        command = ApproveJob(
+            repair_order_id=link.repair_order_id,
             job_id=job_id,
-            channel=ApprovalChannel.EMAIL_LINK,
             client_ip=client_ip,
-            actor=link.principal().actor(),
             quote_version=link.quote_version,
         )
+        return self._workshop.execute(command, link.holder())
 
     def decline_job(
         self, token: str, job_id: str, *, reason: str | None, client_ip: str | None
     ) -> Receipt:
         link, _ = self.open_link(token)
-        return self._workshop.decline_job(
-            link.repair_order_id,
+        command = DeclineJob(
+            repair_order_id=link.repair_order_id,
             job_id=job_id,
-            channel=ApprovalChannel.EMAIL_LINK,
             client_ip=client_ip,
             reason=reason,
-            actor=link.principal().actor(),
             quote_version=link.quote_version,
         )
+        return self._workshop.execute(command, link.holder())
 
 
 def _iso(value: datetime | None) -> str | None:

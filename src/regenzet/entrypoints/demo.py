@@ -324,7 +324,7 @@ class _Seeder:
                     iid, item_code=item.code, rating=rating, note=note, actor=actor
                 )
         for kind, value, extra in measurements:
-            self.w.record_measurement(iid, kind=kind, value=value, actor=actor, **extra)  # type: ignore[arg-type]
+            self.w.record_measurement(iid, kind=kind, value=value, actor=actor, **extra)
             self.tick(3)
         if complete:
             self.w.complete_inspection(iid, actor=actor)

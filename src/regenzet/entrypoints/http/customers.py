@@ -7,6 +7,7 @@ from uuid import UUID
 from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody
 
+from regenzet.application import commands
 from regenzet.application.views import CustomerView
 from regenzet.domain.customer import NotificationPreferences
 from regenzet.entrypoints.http.routing import (
@@ -42,18 +43,12 @@ class CustomerController(Controller):
 
     @command("/", "registerCustomer", "Register a customer", create=True)
     def register(
-        self, data: JSONBody[RegisterCustomer], services: Services, writes: WritesDep
+        self, data: JSONBody[RegisterCustomer], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
+        return writes.submit(
+            commands.RegisterCustomer,
             data,
-            lambda _: services.workshop.register_customer(
-                name=data.name,
-                email=data.email,
-                phone=data.phone,
-                preferences=preferences(data.preferences) if data.preferences else None,
-                actor=actor,
-            ),
+            preferences=preferences(data.preferences) if data.preferences else None,
             location=lambda r: f"{API_PREFIX}/customers/{r.id}",
         )
 
@@ -61,30 +56,14 @@ class CustomerController(Controller):
     def get(
         self, customer_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[CustomerView]:
-        services.access.customer(principal, customer_id)
-        view = services.workshop.get_customer(customer_id)
+        view = services.workshop.get_customer(customer_id, by=principal)
         return viewed(view, view.version)
 
     @command("/{customer_id:uuid}/contact", "changeCustomerContact", "Change contact details")
     def change_contact(
-        self,
-        customer_id: FromPath[UUID],
-        data: JSONBody[ChangeContact],
-        services: Services,
-        writes: WritesDep,
+        self, customer_id: FromPath[UUID], data: JSONBody[ChangeContact], writes: WritesDep
     ) -> Response[CommandResult]:
-        principal = writes.principal
-        services.access.customer(principal, customer_id)
-        return writes.run(
-            data,
-            lambda version: services.workshop.change_customer_contact(
-                customer_id,
-                email=data.email,
-                phone=data.phone,
-                actor=principal.actor(),
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.ChangeCustomerContact, data, customer_id=customer_id)
 
     @command(
         "/{customer_id:uuid}/preferences",
@@ -92,20 +71,12 @@ class CustomerController(Controller):
         "Change notification preferences",
     )
     def change_preferences(
-        self,
-        customer_id: FromPath[UUID],
-        data: JSONBody[PreferencesIn],
-        services: Services,
-        writes: WritesDep,
+        self, customer_id: FromPath[UUID], data: JSONBody[PreferencesIn], writes: WritesDep
     ) -> Response[CommandResult]:
-        principal = writes.principal
-        services.access.customer(principal, customer_id)
-        return writes.run(
+        return writes.submit(
+            commands.ChangeCustomerPreferences,
             data,
-            lambda version: services.workshop.change_customer_preferences(
-                customer_id,
-                preferences=preferences(data),
-                actor=principal.actor(),
-                expected_version=version,
-            ),
+            body_is_one_field=True,
+            customer_id=customer_id,
+            preferences=preferences(data),
         )

@@ -8,6 +8,7 @@ from uuid import UUID
 from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody, PathParameter
 
+from regenzet.application import commands
 from regenzet.application.views import InspectionView
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -36,21 +37,11 @@ class InspectionController(Controller):
     tags = ["inspections"]
 
     @command("/", "startInspection", "Start an inspection (in your own name)", create=True)
-    def start(
-        self, data: JSONBody[StartInspection], services: Services, writes: WritesDep
-    ) -> Response[CommandResult]:
-        principal = writes.principal
-        technician_id = own_staff_id(principal)
-        return writes.run(
+    def start(self, data: JSONBody[StartInspection], writes: WritesDep) -> Response[CommandResult]:
+        return writes.submit(
+            commands.StartInspection,
             data,
-            lambda _: services.workshop.start_inspection(
-                vehicle_id=data.vehicle_id,
-                repair_order_id=data.repair_order_id,
-                technician_id=technician_id,
-                template_code=data.template_code,
-                template_version=data.template_version,
-                actor=principal.actor(),
-            ),
+            technician_id=own_staff_id(writes.principal),
             location=lambda r: f"{API_PREFIX}/inspections/{r.id}",
         )
 
@@ -58,8 +49,7 @@ class InspectionController(Controller):
     def get(
         self, inspection_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[InspectionView]:
-        services.access.inspection(principal, inspection_id)
-        view = services.workshop.get_inspection(inspection_id)
+        view = services.workshop.get_inspection(inspection_id, by=principal)
         return viewed(view, view.version)
 
     @command(f"{INS}/items/{{item_code:str}}", "rateInspectionItem", "Rate a template item")
@@ -68,90 +58,28 @@ class InspectionController(Controller):
         inspection_id: FromPath[UUID],
         item_code: ItemCode,
         data: JSONBody[RateItem],
-        services: Services,
         writes: WritesDep,
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.rate_inspection_item(
-                inspection_id,
-                item_code=item_code,
-                rating=data.rating,
-                note=data.note,
-                actor=actor,
-                expected_version=version,
-            ),
+        return writes.submit(
+            commands.RateInspectionItem, data, inspection_id=inspection_id, item_code=item_code
         )
 
     @command(f"{INS}/measurements", "recordMeasurement", "Record a measurement")
     def record_measurement(
-        self,
-        inspection_id: FromPath[UUID],
-        data: JSONBody[RecordMeasurement],
-        services: Services,
-        writes: WritesDep,
+        self, inspection_id: FromPath[UUID], data: JSONBody[RecordMeasurement], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.record_measurement(
-                inspection_id,
-                kind=data.kind,
-                value=data.value,
-                unit=data.unit,
-                item_code=data.item_code,
-                test_voltage_v=data.test_voltage_v,
-                circuit=data.circuit,
-                battery_method=data.battery_method,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.RecordMeasurement, data, inspection_id=inspection_id)
 
     @command(f"{INS}/media", "attachInspectionMedia", "Attach an uploaded photo or video")
     def attach_media(
-        self,
-        inspection_id: FromPath[UUID],
-        data: JSONBody[AttachMedia],
-        services: Services,
-        writes: WritesDep,
+        self, inspection_id: FromPath[UUID], data: JSONBody[AttachMedia], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.attach_media(
-                inspection_id,
-                media_id=data.media_id,
-                item_code=data.item_code,
-                content_type=data.content_type,
-                size_bytes=data.size_bytes,
-                sha256=data.sha256,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.AttachMedia, data, inspection_id=inspection_id)
 
     @command(f"{INS}/complete", "completeInspection", "Complete the inspection")
-    def complete(
-        self, inspection_id: FromPath[UUID], services: Services, writes: WritesDep
-    ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            None,
-            lambda version: services.workshop.complete_inspection(
-                inspection_id, actor=actor, expected_version=version
-            ),
-        )
+    def complete(self, inspection_id: FromPath[UUID], writes: WritesDep) -> Response[CommandResult]:
+        return writes.submit(commands.CompleteInspection, inspection_id=inspection_id)
 
     @command(f"{INS}/share", "shareInspection", "Share the inspection with the vehicle's owner")
-    def share(
-        self, inspection_id: FromPath[UUID], services: Services, writes: WritesDep
-    ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            None,
-            lambda version: services.workshop.share_inspection(
-                inspection_id, actor=actor, expected_version=version
-            ),
-        )
+    def share(self, inspection_id: FromPath[UUID], writes: WritesDep) -> Response[CommandResult]:
+        return writes.submit(commands.ShareInspection, inspection_id=inspection_id)

@@ -144,7 +144,7 @@ def _decide(
         checked, link = _open(services, request, token)
         response: Response[CommandResult] = writes.run(
             body,
-            lambda _: decision(_approvals(services), checked),
+            lambda: decision(_approvals(services), checked),
             scope=f"quote-link:{link.customer_id}:{link.repair_order_id}",
         )
         return response

@@ -133,7 +133,14 @@ def provide_writes(
     idempotency_key: IdempotencyKeyHeader = None,
     if_match: IfMatchHeader = None,
 ) -> Writes:
-    return Writes(request, services.idempotency, services.clock, idempotency_key, if_match)
+    return Writes(
+        request,
+        services.idempotency,
+        services.clock,
+        idempotency_key,
+        if_match,
+        services.workshop,
+    )
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

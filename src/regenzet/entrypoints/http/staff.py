@@ -7,6 +7,7 @@ from uuid import UUID
 from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody
 
+from regenzet.application import commands
 from regenzet.application.views import StaffView
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -29,16 +30,9 @@ class StaffController(Controller):
     tags = ["staff"]
 
     @command("/", "hireStaffMember", "Hire a staff member", create=True)
-    def hire(
-        self, data: JSONBody[HireStaffMember], services: Services, writes: WritesDep
-    ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda _: services.workshop.hire_staff_member(
-                name=data.name, email=data.email, role=data.role, actor=actor
-            ),
-            location=lambda r: f"{API_PREFIX}/staff/{r.id}",
+    def hire(self, data: JSONBody[HireStaffMember], writes: WritesDep) -> Response[CommandResult]:
+        return writes.submit(
+            commands.HireStaffMember, data, location=lambda r: f"{API_PREFIX}/staff/{r.id}"
         )
 
     @query("/{staff_id:uuid}", "getStaffMember", "A staff member and their HV qualification")
@@ -52,37 +46,12 @@ class StaffController(Controller):
         "Record an HV qualification (level 0-3, certificate, expiry)",
     )
     def record_hv_qualification(
-        self,
-        staff_id: FromPath[UUID],
-        data: JSONBody[RecordHvQualification],
-        services: Services,
-        writes: WritesDep,
+        self, staff_id: FromPath[UUID], data: JSONBody[RecordHvQualification], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.record_hv_qualification(
-                staff_id,
-                level=data.level,
-                certificate_id=data.certificate_id,
-                expires_on=data.expires_on,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.RecordHvQualification, data, staff_id=staff_id)
 
     @command("/{staff_id:uuid}/deactivate", "deactivateStaffMember", "Deactivate a staff member")
     def deactivate(
-        self,
-        staff_id: FromPath[UUID],
-        data: JSONBody[Deactivate],
-        services: Services,
-        writes: WritesDep,
+        self, staff_id: FromPath[UUID], data: JSONBody[Deactivate], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.deactivate_staff_member(
-                staff_id, reason=data.reason, actor=actor, expected_version=version
-            ),
-        )
+        return writes.submit(commands.DeactivateStaffMember, data, staff_id=staff_id)

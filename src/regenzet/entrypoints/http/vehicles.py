@@ -8,6 +8,7 @@ from uuid import UUID
 from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody, PathParameter
 
+from regenzet.application import commands
 from regenzet.application.views import VehicleView
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
@@ -42,31 +43,17 @@ class VehicleController(Controller):
 
     @command("/", "registerVehicle", "Register a vehicle by VIN", create=True)
     def register(
-        self, data: JSONBody[RegisterVehicle], services: Services, writes: WritesDep
+        self, data: JSONBody[RegisterVehicle], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda _: services.workshop.register_vehicle(
-                vin=data.vin,
-                plate=data.plate,
-                make=data.make,
-                model=data.model,
-                year=data.year,
-                battery_kwh=data.battery_kwh,
-                nominal_voltage_v=data.nominal_voltage_v,
-                owner_id=data.owner_id,
-                actor=actor,
-            ),
-            location=lambda r: f"{API_PREFIX}/vehicles/{r.id}",
+        return writes.submit(
+            commands.RegisterVehicle, data, location=lambda r: f"{API_PREFIX}/vehicles/{r.id}"
         )
 
     @query("/{vehicle_id:uuid}", "getVehicle", "A vehicle with its battery and warranty record")
     def get(
         self, vehicle_id: FromPath[UUID], services: Services, principal: Caller
     ) -> Response[VehicleView]:
-        services.access.vehicle(principal, vehicle_id)
-        view = services.workshop.get_vehicle(vehicle_id)
+        view = services.workshop.get_vehicle(vehicle_id, by=principal)
         return viewed(view, view.version)
 
     @query(
@@ -89,35 +76,15 @@ class VehicleController(Controller):
         "Transfer the vehicle to another registered customer",
     )
     def transfer(
-        self,
-        vehicle_id: FromPath[UUID],
-        data: JSONBody[TransferOwnership],
-        services: Services,
-        writes: WritesDep,
+        self, vehicle_id: FromPath[UUID], data: JSONBody[TransferOwnership], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.transfer_vehicle_ownership(
-                vehicle_id, new_owner_id=data.new_owner_id, actor=actor, expected_version=version
-            ),
-        )
+        return writes.submit(commands.TransferVehicleOwnership, data, vehicle_id=vehicle_id)
 
     @command("/{vehicle_id:uuid}/odometer", "recordOdometer", "Record an odometer reading")
     def record_odometer(
-        self,
-        vehicle_id: FromPath[UUID],
-        data: JSONBody[RecordOdometer],
-        services: Services,
-        writes: WritesDep,
+        self, vehicle_id: FromPath[UUID], data: JSONBody[RecordOdometer], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.record_odometer(
-                vehicle_id, km=data.km, actor=actor, expected_version=version
-            ),
-        )
+        return writes.submit(commands.RecordOdometer, data, vehicle_id=vehicle_id)
 
     @command(
         "/{vehicle_id:uuid}/odometer/corrections",
@@ -125,19 +92,9 @@ class VehicleController(Controller):
         "Correct a wrongly entered odometer reading (with a reason)",
     )
     def correct_odometer(
-        self,
-        vehicle_id: FromPath[UUID],
-        data: JSONBody[CorrectOdometer],
-        services: Services,
-        writes: WritesDep,
+        self, vehicle_id: FromPath[UUID], data: JSONBody[CorrectOdometer], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.correct_odometer(
-                vehicle_id, km=data.km, reason=data.reason, actor=actor, expected_version=version
-            ),
-        )
+        return writes.submit(commands.CorrectOdometer, data, vehicle_id=vehicle_id)
 
     @command(
         "/{vehicle_id:uuid}/battery-health",
@@ -145,24 +102,9 @@ class VehicleController(Controller):
         "Record a battery state-of-health reading",
     )
     def record_battery_health(
-        self,
-        vehicle_id: FromPath[UUID],
-        data: JSONBody[RecordBatteryHealth],
-        services: Services,
-        writes: WritesDep,
+        self, vehicle_id: FromPath[UUID], data: JSONBody[RecordBatteryHealth], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.record_battery_health(
-                vehicle_id,
-                soh_pct=data.soh_pct,
-                soc_pct=data.soc_pct,
-                method=data.method,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.RecordBatteryHealth, data, vehicle_id=vehicle_id)
 
     @command(
         "/{vehicle_id:uuid}/software",
@@ -170,24 +112,9 @@ class VehicleController(Controller):
         "Record an ECU software update",
     )
     def record_software(
-        self,
-        vehicle_id: FromPath[UUID],
-        data: JSONBody[RecordSoftwareVersion],
-        services: Services,
-        writes: WritesDep,
+        self, vehicle_id: FromPath[UUID], data: JSONBody[RecordSoftwareVersion], writes: WritesDep
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.record_software_version(
-                vehicle_id,
-                ecu=data.ecu,
-                version_before=data.version_before,
-                version_after=data.version_after,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.RecordSoftwareVersion, data, vehicle_id=vehicle_id)
 
     @command(
         "/{vehicle_id:uuid}/battery-warranty",
@@ -198,19 +125,6 @@ class VehicleController(Controller):
         self,
         vehicle_id: FromPath[UUID],
         data: JSONBody[RegisterBatteryWarranty],
-        services: Services,
         writes: WritesDep,
     ) -> Response[CommandResult]:
-        actor = writes.principal.actor()
-        return writes.run(
-            data,
-            lambda version: services.workshop.register_battery_warranty(
-                vehicle_id,
-                start_date=data.start_date,
-                years=data.years,
-                km=data.km,
-                soh_threshold_pct=data.soh_threshold_pct,
-                actor=actor,
-                expected_version=version,
-            ),
-        )
+        return writes.submit(commands.RegisterBatteryWarranty, data, vehicle_id=vehicle_id)

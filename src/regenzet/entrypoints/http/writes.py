@@ -14,18 +14,22 @@ never stored: a failed command wrote nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import attrs
 import msgspec
 from litestar import Request, Response
 from litestar.params import HeaderParameter
 
+from regenzet.application import commands
+from regenzet.application.errors import OutOfReachError
 from regenzet.application.idempotency import (
     IdempotencyStore,
     LookupOutcome,
@@ -35,7 +39,7 @@ from regenzet.application.idempotency import (
 )
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
-from regenzet.application.workshop import Receipt
+from regenzet.application.workshop import Receipt, Workshop
 from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.problems import ApiError, etag
 from regenzet.entrypoints.http.schemas import CommandResult
@@ -45,6 +49,7 @@ MAX_IDEMPOTENCY_KEY = 255
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$|^\s*(\d{1,18})\s*$')
 REPLAYED_HEADER = "Idempotent-Replayed"
+C = TypeVar("C", bound=commands.Command)
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -97,8 +102,10 @@ class Writes:
         clock: Clock,
         idempotency_key: str | None,
         if_match: str | None,
+        workshop: Workshop | None = None,
     ) -> None:
         self.request = request
+        self.workshop = workshop
         self.store = store
         self.clock = clock
         if idempotency_key is not None and not _KEY.match(idempotency_key):
@@ -124,15 +131,52 @@ class Writes:
         except ValueError:
             return None
 
+    def command(self, command_type: type[C], body: msgspec.Struct | None, **values: Any) -> C:
+        """The one mapping of a request to its command: each field from ``values`` (the path,
+        the principal, converted body parts), else the body's field of that name, else the
+        request's ``If-Match`` version and client address. A body field the command does not
+        take is a programming error, not something to drop silently."""
+        names = {field.name for field in attrs.fields(command_type)}
+        fields = dict(values)
+        for name in body.__struct_fields__ if body is not None else ():
+            if name in fields:
+                continue
+            if name not in names:
+                raise TypeError(f"{command_type.__name__} takes no {name!r} from the request")
+            fields[name] = getattr(body, name)
+        if "expected_version" in names:
+            fields.setdefault("expected_version", self.expected_version)
+        if "client_ip" in names:
+            fields.setdefault("client_ip", self.client_ip)
+        return command_type(**fields)
+
+    def submit(
+        self,
+        command_type: type[commands.Command],
+        body: msgspec.Struct | None = None,
+        *,
+        location: Callable[[Receipt], str] | None = None,
+        body_is_one_field: bool = False,
+        **values: Any,
+    ) -> Response[CommandResult]:
+        """Maps the request to its command and runs it for the request's principal: the use
+        case checks the principal may reach the record it loads (ADR 0037).
+        ``body_is_one_field``: the body as a whole is one of ``values`` (not mapped by name)."""
+        if self.workshop is None:
+            raise RuntimeError("this request's writes were built without the workshop")
+        command = self.command(command_type, None if body_is_one_field else body, **values)
+        execute = functools.partial(self.workshop.execute, command, self.principal)
+        return self.run(body, execute, location=location)
+
     def run(
         self,
         body: msgspec.Struct | None,
-        command: Callable[[int | None], Receipt],
+        command: Callable[[], Receipt],
         *,
         location: Callable[[Receipt], str] | None = None,
         scope: str | None = None,
     ) -> Response[CommandResult]:
-        """Runs ``command(expected_version)``, applying each idempotency key at most once.
+        """Runs ``command()``, applying each idempotency key at most once.
 
         ``location`` marks a create: the response is 201 with a ``Location``. ``scope``
         replaces the caller's subject as the keys' scope when the path alone does not name
@@ -143,7 +187,7 @@ class Writes:
             return _stored(Receipt(aggregate_id, version, position), location)
 
         if self.key is None:
-            receipt = command(self.expected_version)
+            receipt = command()
             return _respond(respond(receipt.id, receipt.version, receipt.position))
         scope = scope if scope is not None else self.principal.subject
         fingerprint = self._fingerprint(body)
@@ -154,9 +198,11 @@ class Writes:
         pending = PendingKey(scope, self.key, fingerprint, now, self.store.retention, respond)
         try:
             with recording(pending):
-                command(self.expected_version)
+                command()
         except INFRASTRUCTURE_ERRORS:
             raise  # the store is unreachable; the client's retry settles it (503)
+        except OutOfReachError:
+            raise  # not the caller's record: answered like a check before the write (404)
         except Exception:
             # A rule error or conflict may be the trace of this very key applied meanwhile
             # (a concurrent retry, or an earlier attempt whose answer was lost).
