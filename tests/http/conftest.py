@@ -19,7 +19,8 @@ from regenzet.application.identity import Principal
 from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
-from regenzet.entrypoints.container import (
+from regenzet.entrypoints.bootstrap import (
+    build_followers,
     chain_follower,
     http_services,
     token_issuer,
@@ -28,7 +29,6 @@ from regenzet.entrypoints.container import (
     workshop_for,
 )
 from regenzet.entrypoints.demo import DemoLogin, demo_id, demo_logins, seed_demo
-from regenzet.entrypoints.followers import build_followers
 from regenzet.entrypoints.http.app import create_app
 from regenzet.entrypoints.http.routing import HttpServices
 from regenzet.entrypoints.settings import Settings

@@ -85,7 +85,7 @@ def test_a_known_status_filter_still_filters(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "path, field",
+    ("path", "field"),
     [
         ("/api/v1/staff?active=null", "active"),
         ("/api/v1/staff?role=null", "role"),

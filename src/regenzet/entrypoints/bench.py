@@ -64,15 +64,18 @@ from regenzet.domain.repair_order import (
     PaymentMethod,
     RepairOrder,
 )
-from regenzet.entrypoints.console import HelpGroup
-from regenzet.entrypoints.container import (
+from regenzet.entrypoints.bootstrap import (
     ManualClock,
+    build_followers,
     event_log_reader,
     event_store_env,
     prepare_store,
+    verify_opener,
+    waker,
     workshop_for,
 )
-from regenzet.entrypoints.followers import FollowerRunner, Waker, build_followers, wait_until
+from regenzet.entrypoints.console import HelpGroup
+from regenzet.entrypoints.followers import FollowerRunner, wait_until
 from regenzet.entrypoints.settings import Settings
 
 console = Console(stderr=True)
@@ -514,7 +517,7 @@ def _read_raw(
 def verify(target: int, batch: int, rounds: int) -> None:
     from regenzet.application.audit import ChainFollower, Verifier
     from regenzet.entrypoints.audit_verify import default_workers, verify_log
-    from regenzet.entrypoints.container import chain_store, throwaway_audit_signer
+    from regenzet.entrypoints.bootstrap import chain_store, throwaway_audit_signer
 
     settings = Settings.from_env()
     prepare_store(settings)
@@ -541,7 +544,7 @@ def verify(target: int, batch: int, rounds: int) -> None:
             for _ in range(rounds):  # interleaved, so drift hits all alike
                 for rates, workers in ((verify_rates, default_workers()), (single_rates, 1)):
                     started = time.perf_counter()
-                    report = verify_log(verifier, env, workers=workers)
+                    report = verify_log(verifier, verify_opener(env), workers=workers)
                     elapsed = time.perf_counter() - started
                     if not report.intact or report.events_verified != total:
                         raise click.ClickException(f"verification failed: {report.summary()}")
@@ -769,7 +772,7 @@ def _fleet(workshop: Workshop, label: str, clients: int, serials: Iterator[int])
 
 def _bench_token(settings: Settings) -> str:
     from regenzet.application.identity import Principal
-    from regenzet.entrypoints.container import token_issuer
+    from regenzet.entrypoints.bootstrap import token_issuer
 
     principal = Principal(subject="bench-advisor", role=Role.ADVISOR, staff_id=uuid.uuid4())
     return token_issuer(settings).issue(principal, ttl=timedelta(hours=1))
@@ -792,8 +795,7 @@ class _Server:
             REGENZET_DATA_DIR=str(self.settings.data_dir),
             REGENZET_RATE_LIMIT_PER_IP="0",
             REGENZET_RATE_LIMIT_PER_SUBJECT="0",
-            REGENZET_PG_POOL_SIZE=str(self.settings.pg_pool_size),
-            REGENZET_PG_MAX_OVERFLOW=str(self.settings.pg_max_overflow),
+            REGENZET_DB_POOL_SIZE=str(self.settings.db_pool_size),
         )
         if self.settings.database_url is not None:
             env["REGENZET_DATABASE_URL"] = self.settings.database_url
@@ -802,7 +804,7 @@ class _Server:
         self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
             [
                 sys.executable, "-m", "uvicorn", "--factory",
-                "regenzet.entrypoints.http.app:app_from_env",
+                "regenzet.entrypoints.asgi:app_from_env",
                 "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning", "--no-access-log",
             ],
@@ -1015,11 +1017,9 @@ def projections(
                 lags: list[float] = []
                 writes = 0
                 if live_seconds > 0:
-                    channel = getattr(workshop.recorder, "channel_name", None)
-                    waker = Waker(env, channel if settings.uses_postgres else None)
-                    lags, writes = _live_lag(
-                        workshop, store, FollowerRunner(followers, waker), live_seconds, live_rate
-                    )
+                    live_waker = waker(workshop, env, settings)
+                    runner = FollowerRunner(followers, live_waker)
+                    lags, writes = _live_lag(workshop, store, runner, live_seconds, live_rate)
             finally:
                 followers[0].reader.close()  # one reader shared by every follower
                 store.close()
@@ -1398,7 +1398,7 @@ def search(customers: int, vehicles: int, queries: int) -> None:
     import random
 
     from regenzet.application.directory_models import directory_projections
-    from regenzet.entrypoints.container import read_model_store
+    from regenzet.entrypoints.bootstrap import read_model_store
 
     settings = Settings.from_env()
     prepare_store(settings)
@@ -1564,7 +1564,7 @@ def _chat_figures(
     from regenzet.application.chat import collect
     from regenzet.application.identity import Principal
     from regenzet.application.projections import Query
-    from regenzet.entrypoints.container import chat_assistant
+    from regenzet.entrypoints.bootstrap import chat_assistant
     from regenzet.entrypoints.demo import demo_logins
 
     assistant, _turns = chat_assistant(settings, workshop, store)

@@ -26,6 +26,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.params import HeaderParameter
 
+from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.idempotency import (
     IdempotencyStore,
     LookupOutcome,
@@ -36,7 +37,6 @@ from regenzet.application.idempotency import (
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
 from regenzet.application.workshop import Receipt
-from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.problems import ApiError, etag
 from regenzet.entrypoints.http.schemas import CommandResult
 from regenzet.entrypoints.http.security import principal_of
@@ -155,7 +155,7 @@ class Writes:
         try:
             with recording(pending):
                 command(self.expected_version)
-        except INFRASTRUCTURE_ERRORS:
+        except StoreUnavailableError:
             raise  # the store is unreachable; the client's retry settles it (503)
         except Exception:
             # A rule error or conflict may be the trace of this very key applied meanwhile
