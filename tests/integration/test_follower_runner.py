@@ -13,6 +13,7 @@ import pytest
 from regenzet.adapters.backends import ListenWaker, PollingWaker
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
+from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.entrypoints.bootstrap import build_followers, postgres_conninfo, workshop_for
@@ -181,8 +182,11 @@ def test_the_postgres_log_reader_reconnects_after_its_connection_is_killed(
         pid = reader._conn.info.backend_pid  # type: ignore[attr-defined]
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(psycopg.OperationalError):
-            reader.read(0, 10)  # the failure a follower's supervisor sees once
+        # The failure a follower's supervisor sees once: the driver's error, raised by the
+        # adapter as the application's (ADR 0035).
+        with pytest.raises(StoreUnavailableError) as failure:
+            reader.read(0, 10)
+        assert isinstance(failure.value.__cause__, psycopg.OperationalError)
         _register(workshop, 2)
         assert len(reader.read(0, 10)) == 2  # and its retry works
         assert reader.max_notification_id() >= 2
