@@ -131,7 +131,8 @@ class PoolShares:
 
     ``readers`` are single connections outside any pool: the followers' log reader, the audit
     verifier's reader and the NOTIFY listener. The event store gets half of what is left after
-    them and the chain, the read models the rest (the API's requests use both).
+    them and the chain (two stores of two), the read models the rest (the API's requests use
+    both).
     """
 
     total: int
@@ -141,7 +142,7 @@ class PoolShares:
     readers: int
 
     READERS: ClassVar[int] = 3
-    CHAIN: ClassVar[int] = 2
+    CHAIN: ClassVar[int] = 4
     MINIMUM: ClassVar[int] = READERS + CHAIN + 2
 
     @classmethod
@@ -351,7 +352,9 @@ class PostgresBackend(Backend):
         return PostgresChainStore(
             self.conninfo,
             schema=self.schema,
-            max_size=self.shares.chain,
+            # Two chain stores per process (the chain follower's, the verifier's), each with
+            # two connections: a checkpoint reads the head inside its own transaction.
+            max_size=max(2, self.shares.chain // 2),
             connect_timeout=self.connect_timeout,
         )
 
