@@ -23,8 +23,7 @@ from benchmarks.common import (
 )
 from regenzet.application.projections import ReadModelStore
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import ManualClock, workshop_for
-from regenzet.entrypoints.followers import build_followers
+from regenzet.entrypoints.bootstrap import ManualClock, build_followers, workshop_for
 from regenzet.entrypoints.settings import Settings
 
 # Owner and advisor questions (as in the golden transcripts), by demo login.
@@ -108,7 +107,7 @@ def _chat_figures(
     from regenzet.application.chat import collect
     from regenzet.application.identity import Principal
     from regenzet.application.projections import Query
-    from regenzet.entrypoints.container import chat_assistant
+    from regenzet.entrypoints.bootstrap import chat_assistant
     from regenzet.entrypoints.demo import demo_logins
 
     assistant, _turns = chat_assistant(settings, workshop, store)

@@ -25,7 +25,7 @@ from rich.table import Table
 from regenzet.application.scenarios import fill_log
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import (
+from regenzet.entrypoints.bootstrap import (
     ManualClock,
     event_store_env,
     prepare_store,

@@ -42,7 +42,7 @@ from benchmarks.common import (
 from regenzet.application.scenarios import register_customer, register_vehicle
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
-from regenzet.entrypoints.container import event_store_env, prepare_store
+from regenzet.entrypoints.bootstrap import event_store_env, prepare_store
 from regenzet.entrypoints.settings import Settings
 
 Fleet = list[tuple[uuid.UUID, uuid.UUID]]  # one (customer, vehicle) per client
@@ -212,7 +212,7 @@ def fleet(workshop: Workshop, label: str, clients: int, serials: Iterator[int]) 
 
 def _bench_token(settings: Settings) -> str:
     from regenzet.application.identity import Principal
-    from regenzet.entrypoints.container import token_issuer
+    from regenzet.entrypoints.bootstrap import token_issuer
 
     principal = Principal(subject="bench-advisor", role=Role.ADVISOR, staff_id=uuid.uuid4())
     return token_issuer(settings).issue(principal, ttl=timedelta(hours=1))
@@ -235,8 +235,7 @@ class _Server:
             REGENZET_DATA_DIR=str(self.settings.data_dir),
             REGENZET_RATE_LIMIT_PER_IP="0",
             REGENZET_RATE_LIMIT_PER_SUBJECT="0",
-            REGENZET_PG_POOL_SIZE=str(self.settings.pg_pool_size),
-            REGENZET_PG_MAX_OVERFLOW=str(self.settings.pg_max_overflow),
+            REGENZET_DB_POOL_SIZE=str(self.settings.db_pool_size),
         )
         if self.settings.database_url is not None:
             env["REGENZET_DATABASE_URL"] = self.settings.database_url
@@ -245,7 +244,7 @@ class _Server:
         self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
             [
                 sys.executable, "-m", "uvicorn", "--factory",
-                "regenzet.entrypoints.http.app:app_from_env",
+                "regenzet.entrypoints.asgi:app_from_env",
                 "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning", "--no-access-log",
             ],

@@ -30,7 +30,8 @@ from benchmarks.http_api import fleet, open_order
 from regenzet.application.projections import DEFAULT_BATCH, Follower, ReadModelStore
 from regenzet.application.read_models import WorkshopBoard
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.followers import FollowerRunner, Waker, build_followers, wait_until
+from regenzet.entrypoints.bootstrap import build_followers, waker
+from regenzet.entrypoints.followers import FollowerRunner, wait_until
 
 
 @click.command(
@@ -97,11 +98,9 @@ def command(
                 lags: list[float] = []
                 writes = 0
                 if live_seconds > 0:
-                    channel = getattr(workshop.recorder, "channel_name", None)
-                    waker = Waker(env, channel if settings.uses_postgres else None)
-                    lags, writes = _live_lag(
-                        workshop, store, FollowerRunner(followers, waker), live_seconds, live_rate
-                    )
+                    live_waker = waker(workshop, env, settings)
+                    runner = FollowerRunner(followers, live_waker)
+                    lags, writes = _live_lag(workshop, store, runner, live_seconds, live_rate)
             finally:
                 followers[0].reader.close()  # one reader shared by every follower
                 store.close()

@@ -25,7 +25,7 @@ from benchmarks.common import (
 )
 from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import event_log_reader
+from regenzet.entrypoints.bootstrap import event_log_reader
 
 
 @click.command(

@@ -215,7 +215,7 @@ def command(customers: int, vehicles: int, queries: int) -> None:
     import random
 
     from regenzet.application.directory_models import directory_projections
-    from regenzet.entrypoints.container import read_model_store
+    from regenzet.entrypoints.bootstrap import read_model_store
 
     settings = configured_store()
     postgres = settings.uses_postgres

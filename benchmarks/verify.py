@@ -26,7 +26,7 @@ from benchmarks.common import (
     store_kind,
 )
 from benchmarks.replay import read_raw
-from regenzet.entrypoints.container import event_log_reader
+from regenzet.entrypoints.bootstrap import event_log_reader, verify_opener
 
 
 @click.command(
@@ -40,7 +40,7 @@ from regenzet.entrypoints.container import event_log_reader
 def command(target: int, batch: int, rounds: int) -> None:
     from regenzet.application.audit import ChainFollower, Verifier
     from regenzet.entrypoints.audit_verify import default_workers, verify_log
-    from regenzet.entrypoints.container import chain_store, throwaway_audit_signer
+    from regenzet.entrypoints.bootstrap import chain_store, throwaway_audit_signer
 
     settings = configured_store()
     store = store_kind(settings)
@@ -65,7 +65,7 @@ def command(target: int, batch: int, rounds: int) -> None:
             for _ in range(rounds):  # interleaved, so drift hits all alike
                 for rates, workers in ((verify_rates, default_workers()), (single_rates, 1)):
                     started = time.perf_counter()
-                    report = verify_log(verifier, env, workers=workers)
+                    report = verify_log(verifier, verify_opener(env), workers=workers)
                     elapsed = time.perf_counter() - started
                     if not report.intact or report.events_verified != total:
                         raise click.ClickException(f"verification failed: {report.summary()}")

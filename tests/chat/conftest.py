@@ -23,7 +23,7 @@ from regenzet.application.chat import (
     ToolCallRequested,
 )
 from regenzet.application.identity import Principal
-from regenzet.entrypoints.container import chat_assistant
+from regenzet.entrypoints.bootstrap import chat_assistant
 
 from ..http.conftest import Api, build_api
 

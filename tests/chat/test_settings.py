@@ -55,7 +55,7 @@ def test_the_composition_root_picks_the_configured_model(tmp_path: object) -> No
     from regenzet.adapters.chat_bedrock import BedrockChatModel, BedrockGuardrailScreen
     from regenzet.adapters.chat_local import LocalChatModel
     from regenzet.application.chat import PassThroughScreen
-    from regenzet.entrypoints.container import chat_model
+    from regenzet.entrypoints.bootstrap import chat_model
 
     local = Settings.from_env({})
     model, screen = chat_model(local)

@@ -25,7 +25,7 @@ from psycopg import sql
 
 from regenzet.application.identity import Principal
 from regenzet.domain.common import Role
-from regenzet.entrypoints.container import token_issuer
+from regenzet.entrypoints.bootstrap import token_issuer
 from regenzet.entrypoints.settings import Settings
 
 CUSTOMERS = "/api/v1/customers"

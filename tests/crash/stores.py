@@ -11,8 +11,7 @@ import psycopg
 from psycopg import sql
 
 from regenzet.adapters.clock import SystemClock
-from regenzet.entrypoints.container import event_store_env, workshop_for
-from regenzet.entrypoints.followers import build_followers
+from regenzet.entrypoints.bootstrap import build_followers, event_store_env, workshop_for
 from regenzet.entrypoints.settings import Settings
 
 

@@ -25,7 +25,7 @@ from regenzet.adapters.read_models import InMemoryReadModelStore
 from regenzet.application.integration_events import IntegrationMessage
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.vehicle import BatteryHealthMethod
-from regenzet.entrypoints.container import event_store_env, relay_for, workshop_for
+from regenzet.entrypoints.bootstrap import event_store_env, relay_for, workshop_for
 from regenzet.entrypoints.settings import Settings
 
 from .harness import server_env

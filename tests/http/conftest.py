@@ -19,16 +19,8 @@ from regenzet.application.identity import Principal
 from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
-from regenzet.entrypoints.container import (
-    chain_follower,
-    http_services,
-    token_issuer,
-    token_verifier,
-    verifier,
-    workshop_for,
-)
+from regenzet.entrypoints.bootstrap import Bootstrap, Overrides, token_issuer
 from regenzet.entrypoints.demo import DemoLogin, demo_id, demo_logins, seed_demo
-from regenzet.entrypoints.followers import build_followers
 from regenzet.entrypoints.http.app import create_app
 from regenzet.entrypoints.http.routing import HttpServices
 from regenzet.entrypoints.settings import Settings
@@ -94,35 +86,29 @@ def build_api(
     clock = ManualClock(
         (datetime.now(UTC) - timedelta(days=6)).replace(hour=7, minute=30, second=0, microsecond=0)
     )
-    workshop = workshop_for(env, clock)
+    # Composed by the bootstrap, as `regenzet serve` is, on the test's store and clock; the
+    # followers are stepped by the tests (catch_up) instead of a background thread.
+    boot = Bootstrap(settings, Overrides(backend=env, clock=clock, followers_in_process=False))
+    workshop = boot.workshop
     if seed:
         seed_demo(workshop, clock)
-    followers, store = build_followers(workshop, env, settings)
-    for follower in followers:
-        follower.check_schema()
+    parts = boot.http_parts()
+    for follower in parts.followers:
         follower.catch_up()
-    chain = chain_follower(workshop, env, settings)
+    chain = boot.chain_follower()
     chain.check_schema()
     chain.checkpoint()
-    audit = verifier(workshop, env, settings)
-    services = http_services(
-        settings,
-        workshop,
-        env,
-        verifier=token_verifier(settings),
-        read_models=store,
-        audit=audit,
-    )
-    app = create_app(services)
+    app = create_app(parts.services)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield Api(client, workshop, clock, settings, services, demo_logins(), followers)
+            yield Api(
+                client, workshop, clock, settings, parts.services, demo_logins(), parts.followers
+            )
     finally:
-        services.idempotency.close()
-        store.close()
-        for closable in (chain.store, chain.reader, audit.store, audit.reader):
+        parts.close()
+        for closable in (chain.store, chain.reader):
             closable.close()
-        workshop.close()
+        boot.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

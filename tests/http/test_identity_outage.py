@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from regenzet.adapters.clock import SystemClock
 from regenzet.adapters.identity import JwtTokenVerifier
 from regenzet.adapters.persistence import sqlite_env
-from regenzet.entrypoints.container import http_services, workshop_for
+from regenzet.entrypoints.bootstrap import http_services, workshop_for
 from regenzet.entrypoints.http.app import create_app
 
 from ..unit.test_identity import (

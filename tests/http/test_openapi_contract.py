@@ -25,11 +25,12 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 from schemathesis.config import SchemathesisConfig
 
+from regenzet.adapters.backends import PollingWaker
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import CUSTOMERS, STAFF, VEHICLES, demo_id
-from regenzet.entrypoints.followers import FollowerRunner, Waker
+from regenzet.entrypoints.followers import FollowerRunner
 from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
 
 from .conftest import Api, build_api
@@ -89,7 +90,7 @@ def contract_api(
     path: Path = tmp_path_factory.mktemp(f"contract-{request.param}")
     env = sqlite_env(path / "regenzet.db")
     for api in build_api(path, env, seed=request.param == "demo"):
-        runner = FollowerRunner(api.followers, Waker({}, None))
+        runner = FollowerRunner(api.followers, PollingWaker())
         runner.start()
         try:
             yield api

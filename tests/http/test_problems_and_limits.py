@@ -25,9 +25,8 @@ from litestar.testing import TestClient
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import DatabaseUnavailableError, sqlite_env
-from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import http_services, token_verifier
+from regenzet.entrypoints.bootstrap import http_services, token_verifier, workshop_for
 from regenzet.entrypoints.demo import demo_id, demo_logins
 from regenzet.entrypoints.http.app import create_app
 from regenzet.entrypoints.http.problems import PROBLEM_BASE, TITLES
@@ -55,7 +54,7 @@ def bare_api(
     """An API on an empty SQLite store (no demo data: these tests only need tokens)."""
     env = sqlite_env(tmp_path / "regenzet.db")
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-    workshop = workshop_type(env=env, clock=clock, vin_decoder=VininfoVinDecoder())
+    workshop = workshop_for(env, clock, workshop_type=workshop_type)
     services = http_services(settings, workshop, env, verifier=token_verifier(settings))
     try:
         with TestClient(create_app(services), raise_server_exceptions=False) as client:

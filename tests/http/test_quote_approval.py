@@ -24,7 +24,7 @@ from regenzet.application.quote_approval import (
 from regenzet.application.scenarios import Job, OrderScript
 from regenzet.domain.common import Actor, Role, RuleViolationError
 from regenzet.domain.repair_order import ApprovalChannel, LabourLine
-from regenzet.entrypoints.container import signed_links
+from regenzet.entrypoints.bootstrap import signed_links
 
 from .conftest import Api, build_api, customer_id, demo_settings, order_id
 

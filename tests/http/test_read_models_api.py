@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from regenzet.adapters.backends import PollingWaker
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.vehicle import Vehicle
-from regenzet.entrypoints.followers import FollowerRunner, Waker
+from regenzet.entrypoints.followers import FollowerRunner
 
 from .conftest import Api, build_api, customer_id, order_id, staff_id
 
@@ -22,7 +23,7 @@ LEAF = Vehicle.create_id("1N4AZ1CP0JC306212")
 @pytest.fixture
 def live_api(tmp_path: Path) -> Iterator[Api]:
     for api in build_api(tmp_path, sqlite_env(tmp_path / "regenzet.db")):
-        runner = FollowerRunner(api.followers, Waker({}, None))
+        runner = FollowerRunner(api.followers, PollingWaker())
         runner.start()
         try:
             yield api

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import TestClient
 
 from regenzet.adapters.clock import SystemClock
-from regenzet.entrypoints.container import (
+from regenzet.entrypoints.bootstrap import (
     http_services,
     memory_env,
     openapi_document,

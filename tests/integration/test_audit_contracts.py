@@ -33,7 +33,7 @@ from regenzet.application.audit import (
     next_link,
     record_bytes,
 )
-from regenzet.entrypoints.container import postgres_conninfo
+from regenzet.entrypoints.bootstrap import postgres_conninfo
 
 from ..conftest import postgres_store_env
 

@@ -23,7 +23,12 @@ from regenzet.application.scenarios import fill_log
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.entrypoints.audit_verify import verify_log
-from regenzet.entrypoints.container import chain_store, event_log_reader, workshop_for
+from regenzet.entrypoints.bootstrap import (
+    chain_store,
+    event_log_reader,
+    verify_opener,
+    workshop_for,
+)
 
 from ..conftest import postgres_store_env
 
@@ -108,7 +113,7 @@ def test_a_clean_log_of_100k_events_verifies(env: dict[str, str]) -> None:
         assert report.checkpoints_verified == total // 7_000
         assert report.chain_head == head
 
-        parallel = verify_log(Verifier(reader, store, signer), env, workers=2)
+        parallel = verify_log(Verifier(reader, store, signer), verify_opener(env), workers=2)
         assert parallel.intact, parallel.summary()
         assert parallel.events_verified == total
         assert parallel.checkpoints_verified == total // 7_000

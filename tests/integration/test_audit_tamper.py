@@ -23,7 +23,7 @@ from regenzet.adapters.identity import LocalKeyPair
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.audit import ChainFollower, ChainStore, Verifier, chain_links
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import event_log_reader, postgres_conninfo, workshop_for
+from regenzet.entrypoints.bootstrap import event_log_reader, postgres_conninfo, workshop_for
 from regenzet.entrypoints.demo import seed_demo
 
 from ..conftest import postgres_store_env

@@ -13,7 +13,7 @@ import pytest
 
 from regenzet.application.identity import AUTHENTICATION_FAILED, AuthenticationError, Principal
 from regenzet.domain.common import Role
-from regenzet.entrypoints.container import token_verifier
+from regenzet.entrypoints.bootstrap import token_verifier
 from regenzet.entrypoints.settings import Settings
 
 CUSTOMER_ID = "6f1c1f2e-2d7a-4a51-9a8e-0c6f4f0c2b11"

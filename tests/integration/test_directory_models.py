@@ -33,7 +33,7 @@ from regenzet.application.directory_models import (
 from regenzet.application.projections import Doc, Follower, Query, ReadModelStore
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import (
+from regenzet.entrypoints.bootstrap import (
     aggregate_loader,
     event_log_reader,
     read_model_store,

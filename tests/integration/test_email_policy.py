@@ -35,7 +35,7 @@ from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.customer import NotificationPreferences
 from regenzet.domain.repair_order import LabourLine
-from regenzet.entrypoints.container import event_log_reader, workshop_for
+from regenzet.entrypoints.bootstrap import event_log_reader, workshop_for
 
 from .test_cli import run
 

@@ -14,7 +14,7 @@ from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.ports import EventLogReader
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import event_log_reader
+from regenzet.entrypoints.bootstrap import event_log_reader
 
 from ..conftest import START, postgres_store_env
 

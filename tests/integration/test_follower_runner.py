@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from regenzet.adapters.backends import ListenWaker, PollingWaker
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
+from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import workshop_for
-from regenzet.entrypoints.followers import FollowerRunner, Waker, build_followers
+from regenzet.entrypoints.bootstrap import build_followers, postgres_conninfo, workshop_for
+from regenzet.entrypoints.followers import FollowerRunner
 from regenzet.entrypoints.settings import Settings
 
 from ..conftest import postgres_store_env
@@ -63,7 +65,7 @@ def test_sqlite_followers_poll_and_stay_live(
 ) -> None:
     workshop, env = sqlite_workshop
     followers, store = build_followers(workshop, env, Settings(tmp_path, None))
-    runner = FollowerRunner(followers, Waker(env, None))
+    runner = FollowerRunner(followers, PollingWaker())
     runner.start()
     try:
         lags = [_reaches(runner, _register(workshop, n), timeout=5) for n in range(20)]
@@ -81,7 +83,7 @@ def test_postgres_followers_are_woken_by_notify(
     workshop, env = postgres_workshop
     followers, store = build_followers(workshop, env, Settings(tmp_path, None))
     channel = workshop.recorder.channel_name  # type: ignore[attr-defined]
-    runner = FollowerRunner(followers, Waker(env, channel))
+    runner = FollowerRunner(followers, ListenWaker(postgres_conninfo(env), channel))
     runner.start()
     try:
         time.sleep(0.2)  # LISTEN is in place
@@ -101,7 +103,7 @@ def test_a_lost_notify_does_not_stall_the_postgres_follower(
     workshop, env = postgres_workshop
     followers, store = build_followers(workshop, env, Settings(tmp_path, None))
     # Listening on a channel nobody notifies: every notification is "lost".
-    runner = FollowerRunner(followers, Waker(env, "nobody_notifies_this"))
+    runner = FollowerRunner(followers, ListenWaker(postgres_conninfo(env), "nobody_notifies_this"))
     runner.start()
     try:
         time.sleep(0.2)
@@ -128,7 +130,7 @@ def test_the_runner_survives_a_failing_step_and_resumes(
         return real_step()
 
     board.step = flaky_step  # type: ignore[method-assign]
-    runner = FollowerRunner(followers, Waker(env, None))
+    runner = FollowerRunner(followers, PollingWaker())
     runner.start()
     try:
         lag = _reaches(runner, _register(workshop, 1), timeout=10)
@@ -150,7 +152,7 @@ def test_a_follower_that_keeps_failing_does_not_stop_the_others(
         raise ValueError("a bug in one projection")
 
     broken.step = always_fails  # type: ignore[method-assign]
-    runner = FollowerRunner(followers, Waker(env, None))
+    runner = FollowerRunner(followers, PollingWaker())
     runner.start()
     try:
         position = _register(workshop, 1)
@@ -170,7 +172,7 @@ def test_the_postgres_log_reader_reconnects_after_its_connection_is_killed(
 ) -> None:
     import psycopg
 
-    from regenzet.entrypoints.container import event_log_reader
+    from regenzet.entrypoints.bootstrap import event_log_reader
 
     workshop, env = postgres_workshop
     reader = event_log_reader(env, workshop)
@@ -180,8 +182,11 @@ def test_the_postgres_log_reader_reconnects_after_its_connection_is_killed(
         pid = reader._conn.info.backend_pid  # type: ignore[attr-defined]
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(psycopg.OperationalError):
-            reader.read(0, 10)  # the failure a follower's supervisor sees once
+        # The failure a follower's supervisor sees once: the driver's error, raised by the
+        # adapter as the application's (ADR 0035).
+        with pytest.raises(StoreUnavailableError) as failure:
+            reader.read(0, 10)
+        assert isinstance(failure.value.__cause__, psycopg.OperationalError)
         _register(workshop, 2)
         assert len(reader.read(0, 10)) == 2  # and its retry works
         assert reader.max_notification_id() >= 2

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import http_app_from_settings, workshop_for
+from regenzet.entrypoints.bootstrap import http_app_from_settings, workshop_for
 from regenzet.entrypoints.settings import Settings
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from regenzet.entrypoints.followers import FollowerRunner, Waker
+from regenzet.adapters.backends import PollingWaker
+from regenzet.entrypoints.followers import FollowerRunner
 
 from .test_cli import run
 from .test_projections import _head, _positions, _prefill, _sqlite_checksum, follow_to_head
@@ -51,7 +52,7 @@ def test_a_stop_during_a_batch_lets_it_finish_and_starts_no_other() -> None:
     box: list[FollowerRunner] = []
     first = _Batches("first", box, stop_during_step=True)
     second = _Batches("second", box, stop_during_step=False)
-    runner = FollowerRunner([first, second], Waker({}, None))
+    runner = FollowerRunner([first, second], PollingWaker())
     box.append(runner)
     runner.start()
     assert runner.thread is not None
@@ -180,7 +181,7 @@ def test_the_runner_touches_its_heartbeat_and_logs_its_lag(
     box: list[FollowerRunner] = []
     follower = _Batches("only", box, stop_during_step=False)
     beat = tmp_path / "hb"
-    runner = FollowerRunner([follower], Waker({}, None), heartbeat=beat, lag_report_every=0)
+    runner = FollowerRunner([follower], PollingWaker(), heartbeat=beat, lag_report_every=0)
     with caplog.at_level("INFO", logger="regenzet.followers"):
         runner._beat()
     assert beat.exists()

@@ -29,7 +29,7 @@ from regenzet.application.projections import Doc, Follower, Query, ReadModelStor
 from regenzet.application.views import RepairOrderView
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import event_log_reader, read_model_store, workshop_for
+from regenzet.entrypoints.bootstrap import event_log_reader, read_model_store, workshop_for
 from regenzet.entrypoints.demo import STAFF, demo_id, seed_demo
 from regenzet.entrypoints.settings import Settings
 

@@ -21,9 +21,8 @@ from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.projections import Follower, Query, ReadModelStore
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import workshop_for
+from regenzet.entrypoints.bootstrap import build_followers, workshop_for
 from regenzet.entrypoints.demo import demo_id, seed_demo
-from regenzet.entrypoints.followers import build_followers
 from regenzet.entrypoints.settings import Settings
 
 from ..conftest import postgres_store_env

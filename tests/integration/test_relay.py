@@ -33,7 +33,7 @@ from regenzet.application.integration_events import (
 )
 from regenzet.application.relay import Publisher, PublishError, Relay
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import event_log_reader, workshop_for
+from regenzet.entrypoints.bootstrap import event_log_reader, workshop_for
 from regenzet.entrypoints.demo import seed_demo
 
 REGION = "eu-west-1"

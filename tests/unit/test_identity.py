@@ -45,7 +45,7 @@ from regenzet.application.identity import (
     TokenVerifier,
 )
 from regenzet.domain.common import Actor, Role
-from regenzet.entrypoints.container import token_issuer, token_verifier
+from regenzet.entrypoints.bootstrap import token_issuer, token_verifier
 from regenzet.entrypoints.settings import Settings, SettingsError
 
 ISSUER = "regenzet-local"

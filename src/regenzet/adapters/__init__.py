@@ -1,2 +1,2 @@
 """Adapters: concrete technology behind the application's ports. Only the composition root
-(``regenzet.entrypoints.container``) imports them."""
+(``regenzet.entrypoints.bootstrap``) imports them (and the email Lambda its renderer)."""

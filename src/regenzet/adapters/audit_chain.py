@@ -25,6 +25,7 @@ from typing import Any
 import psycopg_pool
 from psycopg import sql
 
+from regenzet.adapters.errors import store_boundary
 from regenzet.application.audit import ChainHead, ChainLink, Checkpoint
 
 CHAIN_TABLE = "audit_chain"
@@ -164,6 +165,7 @@ class _SqliteTx:
         )
 
 
+@store_boundary
 class SqliteChainStore:
     """The chain in the event store's own SQLite file, beside ``stored_events``."""
 
@@ -300,6 +302,7 @@ class _PostgresTx:
         )
 
 
+@store_boundary
 class PostgresChainStore:
     """The chain in the event store's Postgres schema."""
 

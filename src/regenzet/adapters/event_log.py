@@ -16,9 +16,11 @@ import psycopg
 from eventsourcing.persistence import ApplicationRecorder
 from psycopg import sql
 
+from regenzet.adapters.errors import store_boundary
 from regenzet.application.ports import ChainRow, LogRow
 
 
+@store_boundary
 class PostgresEventLogReader:
     def __init__(
         self, conninfo: dict[str, Any], *, schema: str = "public", table: str = "regenzet_events"
@@ -61,6 +63,7 @@ class PostgresEventLogReader:
         self._conn.close()
 
 
+@store_boundary
 class SqliteEventLogReader:
     """The library's SQLite table is ``stored_events``; its rowid is the notification id."""
 

@@ -41,6 +41,8 @@ from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 
 from regenzet.adapters import idempotency as keys
+from regenzet.adapters.errors import recorder_boundary
+from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.idempotency import (
     IdempotencyKeyTakenError,
     KeyRecord,
@@ -50,7 +52,7 @@ from regenzet.application.idempotency import (
 )
 
 
-class DatabaseUnavailableError(RuntimeError):
+class DatabaseUnavailableError(StoreUnavailableError):
     """The configured database cannot be reached; the message is safe to show (no password)."""
 
 
@@ -81,7 +83,6 @@ def redact(url: str) -> str:
     split = urlsplit(url)
     host = f"{split.hostname}:{_parts(url)['port']}"
     return f"postgresql://{split.username or 'postgres'}@{host}{split.path}"
-
 
 
 def ensure_login_role(url: str, role: str, password: str, *, connect_timeout: int = 5) -> str:
@@ -133,6 +134,7 @@ def _lock_timed_out(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, psycopg.errors.LockNotAvailable)
 
 
+@recorder_boundary
 class SerialInsertPostgresRecorder(PostgresApplicationRecorder):
     """The library's recorder, serialising inserts with a transaction-scoped advisory lock
     instead of ``LOCK TABLE ... IN EXCLUSIVE MODE``, and writing idempotency keys.
@@ -353,6 +355,7 @@ def _key_params(pending: PendingKey, response: StoredResponse | None, *, sqlite:
     ]
 
 
+@recorder_boundary
 class KeyedSqliteRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, writing the idempotency key in the events' transaction
     (the same file; SQLite commits both or neither)."""
@@ -391,6 +394,7 @@ def _changes(c: SQLiteCursor) -> int:
     return int(c.sqlite_cursor.rowcount)
 
 
+@recorder_boundary
 class KeyedMemoryRecorder(POPOApplicationRecorder):
     """The library's in-memory recorder with idempotency keys, under the same lock."""
 

@@ -27,6 +27,7 @@ from typing import Any
 import psycopg_pool
 from psycopg import sql
 
+from regenzet.adapters.errors import store_boundary
 from regenzet.application.projections import Doc, Page, Projection, Query, TableSpec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -451,6 +452,7 @@ def _flush_statements(
     return out
 
 
+@store_boundary
 class SqliteReadModelStore:
     """Read models in their own SQLite file (WAL), one connection per thread."""
 
@@ -562,6 +564,7 @@ class SqliteReadModelStore:
         self._local = threading.local()
 
 
+@store_boundary
 class PostgresReadModelStore:
     """Read models in the event store's Postgres database and schema."""
 

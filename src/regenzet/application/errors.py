@@ -52,3 +52,11 @@ class DuplicateError(ApplicationError):
         self.kind = kind
         self.key = key
         self.aggregate_id = str(aggregate_id)
+
+
+class StoreUnavailableError(ApplicationError):
+    """A store (the event log, read models, the audit chain, idempotency keys) cannot be
+    reached or refused us: the database is down, a pool or lock wait ran out, a privilege is
+    missing. The adapters raise it in place of their driver's errors, so callers answer
+    "unavailable, retry shortly" (HTTP 503, CLI exit 3) without knowing the technology. The
+    message is safe to show (no password)."""

@@ -1,2 +1,3 @@
 """Entrypoints: the CLI, the HTTP API, workers and Lambda handlers, and the composition root
-(``container``), the only module that imports adapters."""
+(``bootstrap``), the only module that imports adapters (the email Lambda composes its own
+renderer); the runtime it builds never imports it back (ADR 0034, 0035)."""

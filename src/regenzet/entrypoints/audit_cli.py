@@ -19,28 +19,17 @@ from regenzet.application.audit import VerificationReport
 from regenzet.application.history import AuditHistory
 from regenzet.application.views import plain
 from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.cli import CliError
-from regenzet.entrypoints.console import HelpGroup, progress
-from regenzet.entrypoints.container import (
-    Container,
-    chain_follower,
-    event_store_env,
-    prepare_store,
-    verifier,
-)
-from regenzet.entrypoints.settings import Settings
+from regenzet.entrypoints.composition import Composition, composition
+from regenzet.entrypoints.console import CliError, HelpGroup, progress
 
 
 @contextmanager
-def _workshop() -> Iterator[tuple[Workshop, dict[str, str], Settings]]:
-    settings = Settings.from_env()
-    prepare_store(settings)
-    container = Container(settings=settings)
-    workshop: Workshop = container.services.workshop()
+def _workshop() -> Iterator[tuple[Workshop, Composition]]:
+    boot = composition()
     try:
-        yield workshop, event_store_env(settings), settings
+        yield boot.workshop, boot
     finally:
-        workshop.close()
+        boot.close()
 
 
 def _uuid(raw: str) -> UUID:
@@ -79,7 +68,7 @@ def audit() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 def history(aggregate_id: str, at: str | None, version: int | None, as_json: bool) -> None:
     parsed = _uuid(aggregate_id)
-    with _workshop() as (workshop, _, _):
+    with _workshop() as (workshop, _):
         audit_history = AuditHistory(workshop)
         if at is None and version is None:
             entries = workshop.get_history(parsed)
@@ -140,7 +129,7 @@ def log(
         until=_time(until) if until else None,
         actor=actor,
     )
-    with _workshop() as (workshop, _, _):
+    with _workshop() as (workshop, _):
         page = AuditHistory(workshop).log(after, limit, where)
     for e in page.items:
         if as_json:
@@ -161,7 +150,7 @@ def log(
 @click.argument("to_version", type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 def diff(aggregate_id: str, from_version: int, to_version: int, as_json: bool) -> None:
-    with _workshop() as (workshop, _, _):
+    with _workshop() as (workshop, _):
         result = AuditHistory(workshop).diff(_uuid(aggregate_id), from_version, to_version)
         if as_json:
             _echo_json(attrs.asdict(result, recurse=False))
@@ -205,14 +194,14 @@ def _print_report(report: VerificationReport, as_json: bool) -> None:
 def verify(start: int | None, workers: int | None, as_json: bool) -> None:
     from regenzet.entrypoints.audit_verify import default_workers, verify_log
 
-    with _workshop() as (workshop, env, settings):
-        checker = verifier(workshop, env, settings)
+    with _workshop() as (_, boot):
+        checker = boot.verifier()
         try:
             total = max(0, checker.store.head().events)
             with progress("verifying", total) as advance:
                 report = verify_log(
                     checker,
-                    env,
+                    boot.verify_opener(),
                     start=start,
                     workers=workers or default_workers(),
                     progress=advance,
@@ -230,8 +219,8 @@ def verify(start: int | None, workers: int | None, as_json: bool) -> None:
     help="Link every event recorded so far and seal the chain with a signed checkpoint.",
 )
 def checkpoint() -> None:
-    with _workshop() as (workshop, env, settings):
-        follower = chain_follower(workshop, env, settings)
+    with _workshop() as (_, boot):
+        follower = boot.chain_follower()
         try:
             sealed = follower.checkpoint()
         finally:
@@ -256,11 +245,10 @@ def checkpoint() -> None:
 )
 def export(output: Path) -> None:
     from regenzet.application.audit import export_lines
-    from regenzet.entrypoints.container import audit_signer, chain_store, event_log_reader
 
-    with _workshop() as (workshop, env, settings):
-        store = chain_store(env)
-        reader = event_log_reader(env, workshop)
+    with _workshop() as (workshop, boot):
+        store = boot.chain_store()
+        reader = boot.event_log_reader()
 
         def decode(rows: Any) -> list[dict[str, object]]:
             from regenzet.application.views import history_entry
@@ -278,7 +266,7 @@ def export(output: Path) -> None:
                 partial.open("w", encoding="utf-8") as out,
             ):
                 for line in export_lines(
-                    reader, store, audit_signer(settings), decode, progress=advance
+                    reader, store, boot.audit_signer(), decode, progress=advance
                 ):
                     out.write(line + "\n")
                     lines += 1
@@ -314,20 +302,18 @@ def db() -> None:
 def grant(role: str, password_env: str | None) -> None:
     import os
 
-    from regenzet.entrypoints.container import ensure_app_login, grant_append_only
-
-    settings = Settings.from_env()
-    if not settings.uses_postgres:
+    boot = composition()
+    if not boot.settings.uses_postgres:
         raise CliError("db grant needs REGENZET_DATABASE_URL (a Postgres database)")
     password = None
     if password_env is not None:
         password = os.environ.get(password_env) or None
         if password is None:
             raise CliError(f"--login-password-env: {password_env} is unset or empty")
-    prepare_store(settings)
+    # The adapters create the login role, the tables and the grants (the backend's setup).
     if password is not None:
-        click.echo(ensure_app_login(settings, role, password))
-    for line in grant_append_only(settings, role):
+        click.echo(boot.create_login(role, password))
+    for line in boot.grant_append_only(role):
         click.echo(line)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from regenzet.application.audit import VerificationReport, Verifier
-from regenzet.entrypoints.container import chain_store, event_log_reader
+from regenzet.entrypoints.composition import VerifyOpener
 
 # Below this many events, starting processes costs more than it saves.
 PARALLEL_MIN_EVENTS = 40_000
@@ -28,7 +28,7 @@ def default_workers() -> int:
 
 def verify_log(
     verifier: Verifier,
-    env: dict[str, str],
+    opener: VerifyOpener | None,
     *,
     start: int | None = None,
     workers: int = 1,
@@ -38,8 +38,8 @@ def verify_log(
     anchor = verifier.store.link_before(start) if start is not None and start > 1 else None
     after, events_before = (anchor[0].notification_id, anchor[1]) if anchor else (0, 0)
     to_verify = head.events - events_before
-    module = env.get("PERSISTENCE_MODULE", "")
-    if workers <= 1 or to_verify < PARALLEL_MIN_EVENTS or module == "eventsourcing.popo":
+    # No opener: the store lives in this process (memory) and cannot be opened by others.
+    if workers <= 1 or to_verify < PARALLEL_MIN_EVENTS or opener is None:
         return verifier.verify(start, progress)
 
     problem = verifier.signature_problem()
@@ -63,7 +63,7 @@ def verify_log(
     context = multiprocessing.get_context("fork")
     reports: list[VerificationReport] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(verify_range, env, a, b, b == ranges[-1][1]) for a, b in ranges]
+        futures = [pool.submit(verify_range, opener, a, b, b == ranges[-1][1]) for a, b in ranges]
         for future in as_completed(futures):
             report = future.result()
             reports.append(report)
@@ -83,11 +83,10 @@ def verify_log(
     )
 
 
-def verify_range(env: dict[str, str], start: int, stop: int, last: bool) -> VerificationReport:
+def verify_range(opener: VerifyOpener, start: int, stop: int, last: bool) -> VerificationReport:
     """One range, in a worker process, on its own connections (the parent has checked the
     checkpoints' signatures)."""
-    reader = event_log_reader(env, None)
-    store = chain_store(env)
+    reader, store = opener()
     try:
         verifier = Verifier(reader, store, None)
         return verifier.verify(start, stop=None if last else stop, check_signatures=False)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import click
 
-from regenzet.application.errors import ApplicationError
+from regenzet.application.errors import ApplicationError, StoreUnavailableError
 from regenzet.application.identity import (
     DEFAULT_TOKEN_TTL,
     MAX_TOKEN_TTL,
@@ -28,40 +28,44 @@ from regenzet.application.identity import (
 from regenzet.application.projections import SchemaOutdatedError
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import DomainError, Role
+from regenzet.entrypoints.bootstrap import (
+    Bootstrap,
+    ManualClock,
+    Overrides,
+    openapi_document,
+    redact_url,
+    token_issuer,
+)
 from regenzet.entrypoints.console import (
     FOLLOWERS_HEARTBEAT,
     RELAY_HEARTBEAT,
+    CliError,
     HelpGroup,
     json_logging,
 )
-from regenzet.entrypoints.container import (
-    INFRASTRUCTURE_ERRORS,
-    Container,
-    prepare_store,
-    token_issuer,
-)
 from regenzet.entrypoints.settings import Settings, SettingsError
 
-
-class CliError(click.ClickException):
-    """A one-line failure (exit code 1)."""
+__all__ = ["CliError", "cli", "main"]
 
 
-def _container() -> Container:
-    settings = Settings.from_env()
-    prepare_store(settings)
-    return Container(settings=settings)
+def _boot(clock: ManualClock | None = None) -> Bootstrap:
+    """The process's composition from the environment (the store is set up when its workshop
+    is first asked for)."""
+    return Bootstrap(Settings.from_env(), Overrides(clock=clock))
 
 
-def _workshop(container: Container) -> Workshop:
-    workshop: Workshop = container.services.workshop()
-    return workshop
+def _workshop(boot: Bootstrap) -> Workshop:
+    return boot.workshop
 
 
 @click.group(cls=HelpGroup, help="ReGenZet: service management for EV repair garages.")
 @click.version_option(package_name="regenzet")
-def cli() -> None:
-    pass
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    # Subcommands in other modules (relay, audit, db) ask this for their composition
+    # (``entrypoints.composition``) instead of importing the bootstrap.
+    if ctx.obj is None:
+        ctx.obj = _boot
 
 
 @cli.command(help="Seed a realistic EV garage through the use cases (safe to run again).")
@@ -72,16 +76,16 @@ def cli() -> None:
     help="Afterwards, print the history of the demo repair order in this status (e.g. closed).",
 )
 def demo(history_of: str | None) -> None:
-    from regenzet.entrypoints.demo import seed_demo, use_demo_clock
+    from regenzet.entrypoints.demo import demo_clock_start, seed_demo
 
-    container = _container()
-    clock = use_demo_clock(container)
-    workshop = _workshop(container)
+    clock = ManualClock(demo_clock_start())
+    boot = _boot(clock)
+    workshop = _workshop(boot)
     try:
         report = seed_demo(workshop, clock)
         for line in report.lines():
             click.echo(line)
-        sealed = _seal_audit_chain(workshop, container.settings())
+        sealed = _seal_audit_chain(boot)
         if sealed is not None:
             click.echo(
                 f"audit chain: {sealed.events} events linked and sealed at notification "
@@ -89,7 +93,7 @@ def demo(history_of: str | None) -> None:
             )
         from regenzet.entrypoints.relay_cli import deliver_locally
 
-        for line in deliver_locally(workshop, container.settings()):
+        for line in deliver_locally(boot):
             click.echo(line)
         if history_of is not None:
             if history_of not in report.repair_orders:
@@ -102,11 +106,9 @@ def demo(history_of: str | None) -> None:
         workshop.close()
 
 
-def _seal_audit_chain(workshop: Workshop, settings: Settings) -> Any:
+def _seal_audit_chain(boot: Bootstrap) -> Any:
     """Links what was just written into the audit hash chain and signs a checkpoint."""
-    from regenzet.entrypoints.container import chain_follower, event_store_env
-
-    follower = chain_follower(workshop, event_store_env(settings), settings)
+    follower = boot.chain_follower()
     try:
         return follower.checkpoint()
     finally:
@@ -122,7 +124,7 @@ def history(aggregate_id: str, as_json: bool) -> None:
         parsed = UUID(aggregate_id)
     except ValueError:
         raise CliError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
-    workshop = _workshop(_container())
+    workshop = _workshop(_boot())
     try:
         _print_history(workshop, parsed, as_json=as_json)
     finally:
@@ -274,12 +276,10 @@ def serve(host: str, port: int, seed: bool) -> None:
 
     import uvicorn
 
-    from regenzet.entrypoints.container import http_app_from_settings
-
     settings = Settings.from_env()
     if seed:
         _seed_demo_quietly()
-    app = http_app_from_settings(settings)
+    app = Bootstrap(settings).http_app()
     json_logging()
     base = f"http://{host}:{port}"
     click.echo(f"ReGenZet API on {base}  (store: {_store_name(settings)})")
@@ -325,24 +325,22 @@ def _prog() -> str:
 def _store_name(settings: Settings) -> str:
     if settings.database_url is None:
         return f"SQLite {settings.sqlite_path}"
-    from regenzet.entrypoints.container import redact_url
-
     return f"Postgres {redact_url(settings.database_url)}"
 
 
 def _seed_demo_quietly() -> None:
-    from regenzet.entrypoints.demo import seed_demo, use_demo_clock
+    from regenzet.entrypoints.demo import demo_clock_start, seed_demo
 
-    container = _container()
-    clock = use_demo_clock(container)
-    workshop = _workshop(container)
+    clock = ManualClock(demo_clock_start())
+    boot = _boot(clock)
+    workshop = _workshop(boot)
     try:
         report = seed_demo(workshop, clock)
         click.echo(report.lines()[0])
-        _seal_audit_chain(workshop, container.settings())
+        _seal_audit_chain(boot)
         from regenzet.entrypoints.relay_cli import deliver_locally
 
-        deliver_locally(workshop, container.settings())
+        deliver_locally(boot)
     finally:
         workshop.close()
 
@@ -354,12 +352,9 @@ def projections() -> None:
 
 @projections.command("status", help="Position, head of the log and lag of every read model.")
 def projections_status() -> None:
-    from regenzet.entrypoints.followers import build_followers
-
-    container = _container()
-    settings: Settings = container.settings()
-    workshop = _workshop(container)
-    followers, store = build_followers(workshop, _env(settings), settings)
+    boot = _boot()
+    workshop = _workshop(boot)
+    followers, store = boot.build_followers()
     try:
         head = (followers[0].reader.max_notification_id() if followers else 0) or 0
         rows = []
@@ -397,12 +392,9 @@ def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> No
 def projections_rebuild(names: tuple[str, ...], batch: int) -> None:
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-    from regenzet.entrypoints.followers import build_followers
-
-    container = _container()
-    settings: Settings = container.settings()
-    workshop = _workshop(container)
-    followers, store = build_followers(workshop, _env(settings), settings)
+    boot = _boot()
+    workshop = _workshop(boot)
+    followers, store = boot.build_followers()
     try:
         known = {f.name: f for f in followers}
         unknown = [n for n in names if n not in known]
@@ -455,13 +447,13 @@ def followers() -> None:
     help="Events per transaction (default: each follower's own, 500 for read models).",
 )
 def followers_run(batch: int | None) -> None:
-    from regenzet.entrypoints.followers import run_until_stopped, runner_for, stop_on_sigterm
+    from regenzet.entrypoints.followers import run_until_stopped, stop_on_sigterm
 
     stop = stop_on_sigterm()
-    container = _container()
-    settings: Settings = container.settings()
-    workshop = _workshop(container)
-    runner = runner_for(workshop, _env(settings), settings, batch=batch)
+    boot = _boot()
+    settings = boot.settings
+    workshop = _workshop(boot)
+    runner = boot.runner(batch=batch)
     runner.heartbeat = settings.data_dir / FOLLOWERS_HEARTBEAT
     json_logging()
     names = ", ".join(f.name for f in runner.followers)
@@ -512,12 +504,6 @@ def health(url: str | None, heartbeat: str | None, max_age: float, timeout: floa
     click.echo(f"healthy: heartbeat {age:.1f} s old")
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    from regenzet.entrypoints.container import event_store_env
-
-    return event_store_env(settings)
-
-
 @cli.command(
     "openapi",
     help="Write the API's OpenAPI document (no server or database needed; the web app's "
@@ -530,8 +516,6 @@ def _env(settings: Settings) -> dict[str, str]:
     help="File to write (default: stdout).",
 )
 def openapi(output: Path | None) -> None:
-    from regenzet.entrypoints.container import openapi_document
-
     text = json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
@@ -565,10 +549,10 @@ def run_group(group: click.Group, argv: list[str] | None, *, prog_name: str) -> 
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (DomainError, ApplicationError, SettingsError, SchemaOutdatedError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except INFRASTRUCTURE_ERRORS as exc:
+    except StoreUnavailableError as exc:  # before ApplicationError, its base
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         click.echo(f"error: database unavailable: {first_line}", err=True)
         sys.exit(3)
+    except (DomainError, ApplicationError, SettingsError, SchemaOutdatedError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 import click
 
 
+class CliError(click.ClickException):
+    """A one-line failure (exit code 1)."""
+
+
 class HelpGroup(click.Group):
     """Lists subcommands with their whole first sentence, wrapped, instead of click's default
     of cutting it at about 45 characters with "..."."""

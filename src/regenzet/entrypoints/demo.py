@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Protocol
 from uuid import UUID, uuid5
 
 import attrs
-from dependency_injector import providers
 
 from regenzet.application.scenarios import (
     Job,
@@ -31,11 +31,18 @@ from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
 from regenzet.domain.inspection_template import load_template
 from regenzet.domain.repair_order import ApprovalChannel, LabourLine, PartLine, PartRequestLine
 from regenzet.domain.vehicle import Ecu
-from regenzet.entrypoints.container import Container, ManualClock
 
 DEMO_NAMESPACE = UUID("0b6f3d8e-57a4-4b0e-9f51-2d4c8f6a7e19")
 SYSTEM = Actor("demo-seeder", Role.SYSTEM)
 D = Decimal
+
+
+class ManualClock(Protocol):
+    """The demo's business clock: moved forward as the scenarios unfold."""
+
+    def now(self) -> datetime: ...
+
+    def advance(self, delta: timedelta) -> datetime: ...
 
 
 def demo_id(name: str) -> UUID:
@@ -554,14 +561,11 @@ def demo_logins() -> dict[str, DemoLogin]:
     return logins
 
 
-def use_demo_clock(container: Container) -> ManualClock:
-    """Puts the container on a manual clock starting a few days ago (before the workshop is
-    built), so the seeded history spans realistic working days."""
+def demo_clock_start() -> datetime:
+    """Where the demo's manual clock starts: a few days ago at opening time (the bootstrap
+    builds the workshop on it), so the seeded history spans realistic working days."""
     real_now = datetime.now(UTC)
-    start = (real_now - timedelta(days=6)).replace(hour=7, minute=30, second=0, microsecond=0)
-    clock = ManualClock(start)
-    container.core.clock.override(providers.Object(clock))
-    return clock
+    return (real_now - timedelta(days=6)).replace(hour=7, minute=30, second=0, microsecond=0)
 
 
 def seed_demo(workshop: Workshop, clock: ManualClock) -> DemoReport:

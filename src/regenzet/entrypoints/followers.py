@@ -14,34 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from psycopg import sql
+from typing import Any, Protocol
 
 from regenzet.application.audit import ChainFollower
-from regenzet.application.directory_models import directory_projections
-from regenzet.application.operations_models import operations_projections
-from regenzet.application.projections import Follower, ReadModelStore
-from regenzet.application.read_models import all_projections
-from regenzet.application.workshop import Workshop
-from regenzet.entrypoints.container import (
-    INFRASTRUCTURE_ERRORS,
-    aggregate_loader,
-    chain_follower,
-    event_log_reader,
-    notification_followers,
-    read_model_store,
-    relay_for,
-)
-from regenzet.entrypoints.settings import Settings
+from regenzet.application.errors import StoreUnavailableError
+from regenzet.application.projections import ReadModelStore
 
 logger = logging.getLogger("regenzet.followers")
 
-# SQLite cannot push: poll the head of the log this often when idle.
-SQLITE_POLL_SECONDS = 0.02
-# Postgres pushes NOTIFY; a lost notification costs at most this long.
-POSTGRES_FALLBACK_POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 10.0
 # How long stop() waits for the batch in flight to commit. Below ECS's stopTimeout (30 s by
 # default), so a task stopped on SIGTERM ends at a batch boundary, not with SIGKILL.
@@ -53,69 +33,13 @@ HEARTBEAT_SECONDS = 1.0
 LAG_REPORT_SECONDS = 60.0
 
 
-def build_followers(
-    workshop: Workshop, env: dict[str, str], settings: Settings
-) -> tuple[list[Follower], ReadModelStore]:
-    """One follower per read model, sharing a store and the log reader."""
-    store = read_model_store(env, settings)
-    reader = event_log_reader(env, workshop)
+class Waker(Protocol):
+    """Waits for "the log may have grown" (a NOTIFY on Postgres, a short sleep otherwise;
+    the backend builds it)."""
 
-    load = aggregate_loader(workshop)
-    followers = [
-        Follower(projection, store, reader, workshop.decode_rows)
-        for projection in [
-            *all_projections(load),
-            *operations_projections(load),
-            *directory_projections(load),
-        ]
-    ]
-    for follower in followers:
-        follower.store.prepare(follower.projection)
-    return followers, store
+    def wait(self, stop: threading.Event) -> None: ...
 
-
-class Waker:
-    """Waits for "the log may have grown": a NOTIFY on Postgres, a short sleep on SQLite."""
-
-    def __init__(self, env: dict[str, str], channel: str | None) -> None:
-        self._conn: psycopg.Connection[Any] | None = None
-        self._env = env
-        self._channel = channel
-
-    def wait(self, stop: threading.Event) -> None:
-        if self._channel is None:
-            stop.wait(SQLITE_POLL_SECONDS)
-            return
-        try:
-            conn = self._listen()
-            for _ in conn.notifies(timeout=POSTGRES_FALLBACK_POLL_SECONDS, stop_after=1):
-                break
-        except psycopg.Error:
-            self.close()
-            stop.wait(POSTGRES_FALLBACK_POLL_SECONDS)
-
-    def _listen(self) -> psycopg.Connection[Any]:
-        channel = self._channel or ""
-        if self._conn is None or self._conn.closed:
-            env = self._env
-            self._conn = psycopg.connect(
-                host=env["POSTGRES_HOST"],
-                port=env["POSTGRES_PORT"],
-                user=env["POSTGRES_USER"],
-                password=env["POSTGRES_PASSWORD"],
-                dbname=env["POSTGRES_DBNAME"],
-                connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-                autocommit=True,
-            )
-            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+    def close(self) -> None: ...
 
 
 class FollowerRunner:
@@ -179,7 +103,7 @@ class FollowerRunner:
             if not callable(position):
                 continue  # the dispatcher sends due emails; it has no log position
             # The database went away: the stored positions are still consistent, just unread.
-            with contextlib.suppress(*INFRASTRUCTURE_ERRORS):
+            with contextlib.suppress(StoreUnavailableError):
                 positions[follower.name] = int(position())
         return positions
 
@@ -206,7 +130,7 @@ class FollowerRunner:
             self._last_report = now
             try:
                 report = self.lag()
-            except INFRASTRUCTURE_ERRORS as exc:
+            except StoreUnavailableError as exc:
                 logger.warning("cannot measure the followers' lag: %s", exc)
                 return
             logger.info(
@@ -236,7 +160,7 @@ class FollowerRunner:
                 except Exception as exc:  # supervise: log, back off, resume from the position
                     backoff[key] = min(max(backoff[key] * 2, 0.1), MAX_BACKOFF_SECONDS)
                     not_before[key] = time.monotonic() + backoff[key]
-                    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+                    if isinstance(exc, StoreUnavailableError):
                         logger.warning(
                             "follower %s failed, retrying in %.1f s: %s",
                             follower.name,
@@ -254,40 +178,6 @@ class FollowerRunner:
                 # A failing follower's retry waits for its own backoff (checked above), at most
                 # one wake-up interval late.
                 self.waker.wait(self.stop_event)
-
-
-def runner_for(
-    workshop: Workshop, env: dict[str, str], settings: Settings, *, batch: int | None = None
-) -> FollowerRunner:
-    """Every follower of the log: the read models, the audit hash chain, the email policy and
-    its dispatcher, and, when integration events go to the local file (no SNS topic), the
-    relay. With SNS the relay is its own service (``regenzet relay run``)."""
-    followers, store = build_followers(workshop, env, settings)
-    chain = chain_follower(workshop, env, settings)
-    policy, dispatcher = notification_followers(workshop, env, settings, store)
-    extra: list[Any] = [chain, policy, dispatcher]
-    relay = None
-    if settings.sns_topic_arn is None:
-        relay = relay_for(workshop, env, settings, store)
-        extra.append(relay)
-    channel = getattr(workshop.recorder, "channel_name", None)
-    runner = FollowerRunner(
-        [*followers, *extra], Waker(env, channel if settings.uses_postgres else None)
-    )
-    if batch is not None:  # events per transaction, for every follower that reads in batches
-        for follower in runner.followers:
-            if hasattr(follower, "batch"):
-                follower.batch = batch
-    runner.read_models = store
-    runner.chain = chain
-    # Closed by stop(): the runner made them (the read-model store is shared with the API,
-    # whose shutdown hook runs stop() after the last request).
-    runner.closables = [chain.store, chain.reader, policy.reader, store]
-    if relay is not None:
-        runner.closables.append(relay.reader)
-    if followers:
-        runner.closables.append(followers[0].reader)
-    return runner
 
 
 def stop_on_sigterm() -> threading.Event:

@@ -8,17 +8,8 @@ from typing import Any
 
 import click
 
-from regenzet.application.workshop import Workshop
+from regenzet.entrypoints.composition import Composition, composition
 from regenzet.entrypoints.console import RELAY_HEARTBEAT, HelpGroup, json_logging, progress
-from regenzet.entrypoints.container import (
-    Container,
-    event_store_env,
-    notification_followers,
-    prepare_store,
-    read_model_store,
-    relay_for,
-)
-from regenzet.entrypoints.settings import Settings
 
 
 @click.group(
@@ -38,19 +29,17 @@ def relay() -> None:
 def run(once: bool) -> None:
     from regenzet.entrypoints.followers import (
         FollowerRunner,
-        Waker,
         run_until_stopped,
         stop_on_sigterm,
     )
 
     # --once keeps the default SIGTERM (it ends by itself); the service stops at a batch.
     stop = threading.Event() if once else stop_on_sigterm()
-    settings = Settings.from_env()
-    prepare_store(settings)
-    workshop: Workshop = Container(settings=settings).services.workshop()
-    env = event_store_env(settings)
-    store = read_model_store(env, settings)
-    publisher_relay = relay_for(workshop, env, settings, store)
+    boot = composition()
+    settings = boot.settings
+    boot.workshop  # noqa: B018 -- the store is set up (fails fast) before anything else opens
+    store = boot.read_model_store()
+    publisher_relay = boot.relay(store)
     target = settings.sns_topic_arn or str(settings.data_dir / "events.jsonl")
     try:
         if once:
@@ -64,10 +53,9 @@ def run(once: bool) -> None:
                 f"({covered} log events read; position {publisher_relay.position()})"
             )
             return
-        channel = getattr(workshop.recorder, "channel_name", None)
         runner = FollowerRunner(
             [publisher_relay],
-            Waker(env, channel if settings.uses_postgres else None),
+            boot.waker(),
             heartbeat=settings.data_dir / RELAY_HEARTBEAT,
         )
         json_logging()
@@ -75,20 +63,20 @@ def run(once: bool) -> None:
     finally:
         publisher_relay.reader.close()
         store.close()
-        workshop.close()
+        boot.close()
 
 
-def deliver_locally(workshop: Workshop, settings: Settings) -> list[str]:
+def deliver_locally(boot: Composition) -> list[str]:
     """After seeding the demo: decide its emails and send the due ones, and publish its
     integration events, when both go to local files (with AWS configured, the services do
     this). Returns report lines."""
-    env = event_store_env(settings)
-    store = read_model_store(env, settings)
+    settings = boot.settings
+    store = boot.read_model_store()
     lines: list[str] = []
     closables: list[Any] = [store]
     try:
         if settings.notifications_topic_arn is None and settings.smtp_host is None:
-            policy, dispatcher = notification_followers(workshop, env, settings, store)
+            policy, dispatcher = boot.notification_followers(store)
             closables.append(policy.reader)
             policy.check_schema()
             policy.catch_up()
@@ -99,7 +87,7 @@ def deliver_locally(workshop: Workshop, settings: Settings) -> list[str]:
                 + (f", {len(deferred)} deferred by quiet hours" if deferred else "")
             )
         if settings.sns_topic_arn is None:
-            publisher_relay = relay_for(workshop, env, settings, store)
+            publisher_relay = boot.relay(store)
             closables.append(publisher_relay.reader)
             publisher_relay.catch_up()
             lines.append(

@@ -26,6 +26,12 @@ class SettingsError(ValueError):
     """A setting is present but unusable; the message names the variable."""
 
 
+# The most connections one process opens to Postgres (REGENZET_DB_POOL_SIZE), and the least
+# that still gives every store one (adapters.backends.PoolShares).
+DEFAULT_DB_POOL_SIZE = 20
+MIN_DB_POOL_SIZE = 9
+
+
 def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -196,11 +202,11 @@ class ChatSettings:
 class Settings:
     data_dir: Path
     database_url: str | None = attrs.field(repr=False)  # may hold a password
-    # Postgres pool: explicit sizes and timeouts. A request waits at most the connect timeout
-    # for a connection and the lock timeout for a lock, then gets 503 (ADR 0024).
-    # POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
-    pg_pool_size: int = 5
-    pg_max_overflow: int = 10
+    # Postgres: one connection budget per process, split among the event store, the read
+    # models, the audit chain and the log readers (ADR 0034), and explicit timeouts. A request
+    # waits at most the connect timeout for a connection and the lock timeout for a lock,
+    # then gets 503 (ADR 0024). POSTGRES_ENABLE_DB_FUNCTIONS is never set (ADR 0004).
+    db_pool_size: int = DEFAULT_DB_POOL_SIZE
     pg_connect_timeout: int = 4
     pg_lock_timeout: int = 5
     pg_idle_in_transaction_timeout: int = 10
@@ -297,11 +303,18 @@ class Settings:
                     "REGENZET_JWT_ISSUER and REGENZET_JWT_AUDIENCE must be set with "
                     "REGENZET_JWKS_URL (the user pool's issuer URL and the app client id)"
                 )
+        for replaced in ("REGENZET_PG_POOL_SIZE", "REGENZET_PG_MAX_OVERFLOW"):
+            if env.get(replaced, "").strip():
+                raise SettingsError(
+                    f"{replaced} was replaced by REGENZET_DB_POOL_SIZE (the process's whole "
+                    "connection budget, split among its stores)"
+                )
         return cls(
             data_dir=Path(env.get("REGENZET_DATA_DIR", "").strip() or "var"),
             database_url=url,
-            pg_pool_size=_int(env, "REGENZET_PG_POOL_SIZE", 5, minimum=1),
-            pg_max_overflow=_int(env, "REGENZET_PG_MAX_OVERFLOW", 10),
+            db_pool_size=_int(
+                env, "REGENZET_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, minimum=MIN_DB_POOL_SIZE
+            ),
             pg_connect_timeout=_int(env, "REGENZET_PG_CONNECT_TIMEOUT", 4, minimum=1),
             pg_lock_timeout=_int(env, "REGENZET_PG_LOCK_TIMEOUT", 5, minimum=1),
             pg_idle_in_transaction_timeout=_int(

@@ -1,6 +1,6 @@
 """The Litestar application factory: a tiny ``create_app`` wiring controllers, the guard,
-problem details and OpenAPI. No work happens at import time; ``app_from_env`` is the factory
-uvicorn calls (``regenzet serve``)."""
+problem details and OpenAPI. No work happens at import time; the bootstrap composes the app
+(``regenzet serve``, and ``regenzet.entrypoints.asgi:app_from_env`` for uvicorn)."""
 
 from __future__ import annotations
 
@@ -319,11 +319,3 @@ def _subclasses(cls: type) -> list[type]:
     for sub in subclasses:
         found += [sub, *_subclasses(sub)]
     return found
-
-
-def app_from_env() -> Litestar:
-    """Builds the app from the environment (uvicorn's ``--factory`` entry)."""
-    from regenzet.entrypoints.container import http_app_from_settings
-    from regenzet.entrypoints.settings import Settings
-
-    return http_app_from_settings(Settings.from_env())

@@ -27,6 +27,7 @@ from regenzet.application.errors import (
     ConcurrencyConflictError,
     DuplicateError,
     NotFoundError,
+    StoreUnavailableError,
     VersionMismatchError,
 )
 from regenzet.application.identity import (
@@ -35,7 +36,6 @@ from regenzet.application.identity import (
     IdentityUnavailableError,
 )
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
-from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
 
 logger = logging.getLogger("regenzet.http")
@@ -276,7 +276,7 @@ def to_problem(
         problem = _simple(409, "duplicate", str(exc))
         problem.rule = "unique"
         return problem, headers
-    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+    if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
     if isinstance(exc, ValidationException):

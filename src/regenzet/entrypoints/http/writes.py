@@ -29,7 +29,7 @@ from litestar import Request, Response
 from litestar.params import HeaderParameter
 
 from regenzet.application import commands
-from regenzet.application.errors import OutOfReachError
+from regenzet.application.errors import OutOfReachError, StoreUnavailableError
 from regenzet.application.idempotency import (
     IdempotencyStore,
     LookupOutcome,
@@ -40,7 +40,6 @@ from regenzet.application.idempotency import (
 from regenzet.application.identity import Principal
 from regenzet.application.ports import Clock
 from regenzet.application.workshop import Receipt, Workshop
-from regenzet.entrypoints.container import INFRASTRUCTURE_ERRORS
 from regenzet.entrypoints.http.problems import ApiError, etag
 from regenzet.entrypoints.http.schemas import CommandResult
 from regenzet.entrypoints.http.security import principal_of
@@ -199,7 +198,7 @@ class Writes:
         try:
             with recording(pending):
                 command()
-        except INFRASTRUCTURE_ERRORS:
+        except StoreUnavailableError:
             raise  # the store is unreachable; the client's retry settles it (503)
         except OutOfReachError:
             raise  # not the caller's record: answered like a check before the write (404)
