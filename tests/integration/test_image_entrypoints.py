@@ -57,8 +57,16 @@ def test_the_image_runs_the_api_as_a_non_root_user_with_its_health_check() -> No
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The product's wheel, built as the image builds it."""
+    """The product's wheel, built as the image builds it: from a copy of pyproject.toml,
+    README.md and src/ alone (a checkout's own build/ directory would otherwise leak stale
+    files, such as a removed module, into the wheel)."""
     dist = tmp_path_factory.mktemp("dist")
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(
+        REPO / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -69,7 +77,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-deps",
             "--wheel-dir",
             str(dist),
-            str(REPO),
+            str(source),
         ],
         check=True,
         timeout=600,
