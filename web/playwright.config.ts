@@ -1,4 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * End-to-end tests in Debian's Chromium (no browser download is possible here): a real
@@ -7,6 +9,9 @@ import { defineConfig, devices } from "@playwright/test";
  */
 const port = Number(process.env.E2E_PORT ?? 8450);
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// The server's data directory (fresh each run): the tests read the emails written to mail/.
+process.env.E2E_DATA_DIR ??= join(tmpdir(), `regenzet-e2e-${port}`);
+const dataDir = process.env.E2E_DATA_DIR;
 
 export default defineConfig({
   testDir: "./e2e",
@@ -34,7 +39,7 @@ export default defineConfig({
   },
   projects: [{ name: "system-chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {
-    command: `bash e2e/serve.sh ${port}`,
+    command: `bash e2e/serve.sh ${port} ${dataDir}`,
     url: `http://127.0.0.1:${port}/ready`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -6,7 +6,7 @@
  * step; an auditor verifies the chain; an owner cannot open another owner's order by URL.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { DEMO, allowFailedLoad, expectAccessible, signInAs, signOut, watchConsole } from "./helpers";
+import { DEMO, allowFailedLoad, emailedApprovalLink, expectAccessible, signInAs, signOut, watchConsole } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -81,22 +81,47 @@ test("an advisor registers a walk-in EV and builds a quote", async () => {
   await signOut(page);
 });
 
-test("the owner approves one job and declines another on a phone", async ({ browser }) => {
+test("the owner approves one job and declines another from the emailed link on a phone", async ({ browser }) => {
   const phone = await (
     await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
   ).newPage();
   const phoneErrors = watchConsole(phone);
+  // The portal shows the quote waiting (signed in)...
   await signInAs(phone, "Lukas Meyer");
   await expect(phone.getByText("job(s) waiting for your approval")).toBeVisible();
   await expectAccessible(phone, "portal home");
   await phone.getByTestId("portal-order").filter({ hasText: "Leaf" }).getByRole("link").click();
   await expect(phone.getByText("Battery cell balancing")).toBeVisible();
   await expectAccessible(phone, "portal order");
+  await signOut(phone);
+
+  // ...and the owner answers from the link in the quote email, without signing in
+  // (the link's token is the authority, sent back as X-Approval-Token).
+  await expect.poll(() => emailedApprovalLink("lukas.meyer@example.de", DEMO.leafOrder), { timeout: 30_000 }).not.toBeNull();
+  const link = emailedApprovalLink("lukas.meyer@example.de", DEMO.leafOrder)!;
+  expect(new URL(link).origin).toBe(new URL(phone.url()).origin);
+  await phone.goto(link);
+  await expect(phone.getByRole("heading", { name: "Your quote" })).toBeVisible();
+  const balance = phone.getByTestId("quote-job-balance");
+  const tyres = phone.getByTestId("quote-job-tyres");
+  await expect(balance).toContainText("Battery cell balancing");
+  const before = await phone.getByTestId("approval-total").textContent();
+  await balance.getByText("Approve", { exact: true }).click();
+  await tyres.getByText("Decline", { exact: true }).click();
+  await tyres.getByLabel("Reason (optional)").fill("Tyres done elsewhere");
+  await expect(phone.getByTestId("approval-total")).not.toHaveText(before ?? "");
+  await phone.getByLabel("Type your full name to sign").fill("Lukas Meyer");
+  await expectAccessible(phone, "quote approval (emailed link)");
   await phone.screenshot({ path: "../docs/screenshots/approval-phone.png", fullPage: true });
-  await phone.getByRole("button", { name: "Approve" }).first().click();
-  await expect(phone.getByRole("button", { name: "Approve" })).toHaveCount(1);
-  await phone.getByLabel("Reason (optional)").fill("Tyres done elsewhere");
-  await phone.getByRole("button", { name: "Decline" }).click();
+  await phone.getByRole("button", { name: "Send my decision" }).click();
+  await expect(phone.getByTestId("approval-confirmation")).toBeVisible();
+  // Read only afterwards: the decisions are shown, nothing can be sent again.
+  await expect(balance.getByText("approved")).toBeVisible();
+  await expect(tyres.getByText("declined")).toBeVisible();
+  await expect(phone.getByRole("button", { name: "Send my decision" })).toHaveCount(0);
+
+  await signInAs(phone, "Lukas Meyer");
+  await phone.getByTestId("portal-order").filter({ hasText: "Leaf" }).getByRole("link").click();
   await expect(phone.getByText("In progress").first()).toBeVisible();
   expect(phoneErrors).toEqual([]);
   await phone.close();

@@ -1,5 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 // Lookups whose "not found" is an answer, not a failure (the browser still logs the 404).
 const EXPECTED_404 = [/\/api\/v1\/vehicles\/by-vin\//];
@@ -47,4 +49,39 @@ export const DEMO = {
 export function allowFailedLoad(errors: string[], status: number, url: RegExp) {
   const kept = errors.filter((e) => !(e.includes(`status of ${status}`) && url.test(e)));
   errors.splice(0, errors.length, ...kept);
+}
+
+/** Quoted-printable (RFC 2045) to text: soft line breaks joined, =XX bytes decoded as UTF-8. */
+function unquotePrintable(text: string): string {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/i.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(joined[i]!, "utf8"));
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/**
+ * The approval link in the newest quote email to `to` for the order, as the local mailer wrote
+ * it (`<data dir>/mail/<request id>.eml`, ADR 0016); null until the mail dispatcher has sent it.
+ */
+export function emailedApprovalLink(to: string, orderId: string): string | null {
+  const dir = join(process.env.E2E_DATA_DIR ?? "", "mail");
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".eml"));
+  } catch {
+    return null;
+  }
+  const links = files
+    .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime)
+    .map(({ path }) => unquotePrintable(readFileSync(path, "utf8")))
+    .filter((mail) => mail.includes(`To: ${to}`) && mail.includes("X-ReGenZet-Template: quote_ready"))
+    .map((mail) => mail.match(new RegExp(`https?://\\S+/portal/repair-orders/${orderId}/quote\\?token=[\\w.-]+`))?.[0]);
+  return links.find((l) => l !== undefined) ?? null;
 }

@@ -1,10 +1,15 @@
 import { Burger, Button, Group, NavLink, Stack, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Link, Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
+import { lazy, Suspense, useState } from "react";
 import { takeNext } from "./auth/next";
 import { signOut } from "./auth/signIn";
 import type { Role } from "./auth/session";
 import { useIdentity } from "./auth/useSession";
+import { Loading } from "./ui/states";
+
+// The assistant loads when first opened (it is not part of the first screen's script).
+const ChatPanel = lazy(() => import("./chat/ChatPanel").then((m) => ({ default: m.ChatPanel })));
 
 const NAV: { to: string; label: string; roles: Role[] }[] = [
   { to: "/board", label: "Workshop board", roles: ["advisor", "manager", "technician", "auditor"] },
@@ -23,6 +28,7 @@ export function Shell() {
   const [opened, { toggle, close }] = useDisclosure();
   const path = useRouterState({ select: (s) => s.location.pathname });
   const links = NAV.filter((n) => identity && n.roles.includes(identity.role));
+  const [chatOpen, setChatOpen] = useState(false);
   return (
     <div className="shell" data-nav-open={opened}>
       <header className="shell-header">
@@ -35,6 +41,15 @@ export function Shell() {
           </Group>
           {identity && (
             <Group gap="sm" wrap="nowrap">
+              <Button
+                size="xs"
+                variant={chatOpen ? "filled" : "light"}
+                aria-expanded={chatOpen}
+                aria-controls="chat-panel"
+                onClick={() => setChatOpen((open) => !open)}
+              >
+                Assistant
+              </Button>
               <Text size="sm" data-testid="signed-in-as" className="who">
                 {identity.displayName} · {identity.role}
               </Text>
@@ -71,6 +86,13 @@ export function Shell() {
       <main className="shell-main">
         <Outlet />
       </main>
+      {identity && chatOpen ? (
+        <div className="chat-dock" id="chat-panel">
+          <Suspense fallback={<Loading label="Opening the assistant…" />}>
+            <ChatPanel role={identity.role} onClose={() => setChatOpen(false)} />
+          </Suspense>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { Badge, Group, Select, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { useQuery } from "@tanstack/react-query";
-import { memo, useCallback, useMemo, useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useCallback, useMemo, useRef, useState } from "react";
 import { api, unwrap } from "../api/client";
 import { router } from "../router";
 import type { BoardItem } from "../api/readModels";
@@ -94,6 +95,72 @@ export const BoardCard = memo(function BoardCard({
   );
 });
 
+/** Estimated card height (px) before a card is measured; cards with a technician line are taller. */
+const CARD_ESTIMATE = 118;
+const CARD_GAP = 6;
+
+/**
+ * One status column. Only the cards in (and just beyond) the column's scroll window are in the
+ * DOM (TanStack Virtual, measured heights): 500 open orders would otherwise be 500 cards laid
+ * out before the board can take input (docs/benchmarks.md "Web app budgets").
+ */
+export function BoardColumn({
+  status,
+  cards,
+  technicianName,
+}: {
+  status: string;
+  cards: BoardItem[];
+  technicianName: (id: string) => string;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({
+    count: cards.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => CARD_ESTIMATE,
+    gap: CARD_GAP,
+    overscan: 4,
+    getItemKey: (index) => cards[index]?.id ?? index,
+    // jsdom and the first frame have no layout: show the first cards rather than none.
+    initialRect: { width: 240, height: 900 },
+  });
+  const rows = virtual.getVirtualItems();
+  return (
+    <section className="board-column" aria-label={statusLabel(status)} data-count={cards.length}>
+      <Group justify="space-between" mb="xs">
+        <Title order={3} size="h6">
+          {statusLabel(status)}
+        </Title>
+        <Badge variant="light" aria-label={`${cards.length} orders`}>
+          {cards.length}
+        </Badge>
+      </Group>
+      <div ref={scroller} className="board-cards" tabIndex={cards.length > 0 ? 0 : -1} aria-label={`${statusLabel(status)} cards`} role="group">
+        <div className="board-cards-inner" ref={(el) => el?.style.setProperty("height", `${virtual.getTotalSize()}px`)}>
+          {rows.map((row) => {
+            const item = cards[row.index] as BoardItem;
+            return (
+              <div
+                key={row.key}
+                data-index={row.index}
+                className="board-row"
+                ref={(el) => {
+                  if (!el) return;
+                  // CSSOM, not a style attribute: the CSP forbids inline styles in markup.
+                  el.style.setProperty("transform", `translateY(${row.start}px)`);
+                  virtual.measureElement(el);
+                }}
+              >
+                <BoardCard item={item} technicianName={technicianName} />
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </section>
+  );
+}
+
 export default function BoardPage() {
   const [search, setSearch] = useState("");
   const [q] = useDebouncedValue(search.trim(), 300);
@@ -108,6 +175,10 @@ export default function BoardPage() {
     queryFn: () => loadBoard(q),
     // Stays current without reloading: the read model is polled every 5 s.
     refetchInterval: 5_000,
+    // A new search or a poll keeps showing the board it has until the new one arrives (no
+    // spinner flash); unchanged cards keep their object identity (structural sharing), so
+    // their memoised components do not re-render.
+    placeholderData: keepPreviousData,
   });
   const items = useMemo(
     () =>
@@ -119,6 +190,15 @@ export default function BoardPage() {
       ),
     [board.data, technician, hvOnly],
   );
+  const byStatus = useMemo(() => {
+    const groups = new Map<string, BoardItem[]>();
+    for (const item of items) {
+      const list = groups.get(item.status);
+      if (list) list.push(item);
+      else groups.set(item.status, [item]);
+    }
+    return groups;
+  }, [items]);
   const technicians = Array.from(new Set((board.data ?? []).flatMap((i) => i.technicians)));
   return (
     <Stack>
@@ -159,26 +239,14 @@ export default function BoardPage() {
               {items.length} open orders · {items.filter((i) => isLate(i)).length} late
             </Text>
             <div className="board" data-testid="board">
-              {BOARD_COLUMNS.map((status) => {
-                const cards = items.filter((i) => i.status === status);
-                return (
-                  <section key={status} className="board-column" aria-label={statusLabel(status)}>
-                    <Group justify="space-between" mb="xs">
-                      <Title order={3} size="h6">
-                        {statusLabel(status)}
-                      </Title>
-                      <Badge variant="light" aria-label={`${cards.length} orders`}>
-                        {cards.length}
-                      </Badge>
-                    </Group>
-                    <div className="board-cards">
-                      {cards.map((item) => (
-                        <BoardCard key={item.id} item={item} technicianName={technicianName} />
-                      ))}
-                    </div>
-                  </section>
-                );
-              })}
+              {BOARD_COLUMNS.map((status) => (
+                <BoardColumn
+                  key={status}
+                  status={status}
+                  cards={byStatus.get(status) ?? []}
+                  technicianName={technicianName}
+                />
+              ))}
             </div>
           </>
         )}

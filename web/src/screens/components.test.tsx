@@ -63,3 +63,33 @@ describe("BoardCard", () => {
     expect(screen.getByText("Tech: Noor El Amrani")).toBeInTheDocument();
   });
 });
+
+describe("BoardColumn", () => {
+  it("counts every order but puts only the cards in view in the DOM", async () => {
+    const { BoardColumn } = await import("./Board");
+    const cards = Array.from({ length: 300 }, (_, n) => ({
+      id: `o-${n}`,
+      plate: `B-${String(n).padStart(4, "0")}`,
+      status: "open",
+      make: "Kia",
+      model: "EV6",
+      customer_name: "Fleet",
+      promised_at: null,
+      technicians: [],
+      clocked_on: [],
+      hv_isolated: false,
+    })) as unknown as BoardItem[];
+    // jsdom has no layout: give the column a 600 px window.
+    const height = vi.spyOn(HTMLElement.prototype, "clientHeight", "get").mockReturnValue(600);
+    const width = vi.spyOn(HTMLElement.prototype, "clientWidth", "get").mockReturnValue(240);
+    renderUi(<BoardColumn status="open" cards={cards} technicianName={(id) => id} />);
+    expect(screen.getByLabelText("300 orders")).toHaveTextContent("300");
+    const rendered = (await screen.findAllByTestId("board-card")).length;
+    height.mockRestore();
+    width.mockRestore();
+    expect(rendered).toBeGreaterThan(0);
+    // jsdom measures every card as 0 px high (gap only), so more fit than in a browser.
+    expect(rendered).toBeLessThan(150);
+    expect(screen.getByText("B-0000")).toBeInTheDocument();
+  });
+});
