@@ -620,7 +620,16 @@ def verify(target: int, batch: int, rounds: int) -> None:
     help="Repair orders opened per variant per round.",
 )
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True)
-def http(clients: int, count: int, rounds: int) -> None:
+@click.option(
+    "--followers",
+    type=click.Choice(["in-process", "separate"]),
+    default="in-process",
+    show_default=True,
+    help="Where the server's followers run: a background thread of the API process (the laptop "
+    "default), or `regenzet followers run` in a process of its own with "
+    "REGENZET_FOLLOWERS_IN_PROCESS=off for the API (production).",
+)
+def http(clients: int, count: int, rounds: int, followers: str) -> None:
     """Opens repair orders (two aggregates written per command: the order and the vehicle's
     odometer) through a real server on loopback, once without and once with a fresh
     ``Idempotency-Key`` per request (the key row commits with the events, ADR 0024), and
@@ -639,7 +648,7 @@ def http(clients: int, count: int, rounds: int) -> None:
                 for name in VARIANTS
                 for r in range(rounds)
             }
-            with _Server(server_settings) as server:
+            with _Server(server_settings, followers=followers) as server:
                 token = _bench_token(server_settings)
                 latencies: dict[str, list[float]] = {name: [] for name in VARIANTS}
                 rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -667,7 +676,10 @@ def http(clients: int, count: int, rounds: int) -> None:
             workshop.close()
     medians = {k: statistics.median(v) for k, v in rates.items()}
     percentiles = {k: _percentiles(v) for k, v in latencies.items()}
-    table = Table(title=f"http on {store}: {clients} clients, {rounds} rounds x {count}")
+    table = Table(
+        title=f"http on {store}: {clients} clients, {rounds} rounds x {count},"
+        f" followers {followers}"
+    )
     for col in ("variant", "median req/s", "rounds /s", "p50 ms", "p99 ms", "vs in process"):
         table.add_column(col)
     for name, rate in medians.items():
@@ -706,6 +718,7 @@ def http(clients: int, count: int, rounds: int) -> None:
             p50_ms=round(percentiles["http"][0], 2),
             p99_ms=round(percentiles["http"][1], 2),
             errors=len(errors),
+            followers=followers,
             inprocess_p50_ms=round(percentiles["in process"][0], 2),
             inprocess_p99_ms=round(percentiles["in process"][1], 2),
         )
@@ -776,12 +789,16 @@ def _bench_token(settings: Settings) -> str:
 
 
 class _Server:
-    """``uvicorn`` in a child process on a free loopback port, on the scratch settings."""
+    """``uvicorn`` in a child process on a free loopback port, on the scratch settings; with
+    ``followers="separate"`` the API runs none and ``regenzet followers run`` is a second child
+    (as in production, item 8 of issue 12)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, followers: str = "in-process") -> None:
         self.settings = settings
+        self.followers = followers
         self.base = ""
         self.process: subprocess.Popen[bytes] | None = None
+        self.follower_process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> _Server:
         with socket.socket() as s:
@@ -799,6 +816,14 @@ class _Server:
             env["REGENZET_DATABASE_URL"] = self.settings.database_url
             env["REGENZET_PG_SCHEMA"] = self.settings.pg_schema
         self.log = tempfile.TemporaryFile()
+        if self.followers == "separate":
+            env["REGENZET_FOLLOWERS_IN_PROCESS"] = "off"
+            self.follower_process = subprocess.Popen(
+                [sys.executable, "-m", "regenzet.entrypoints", "followers", "run"],
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
         self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
             [
                 sys.executable, "-m", "uvicorn", "--factory",
@@ -837,12 +862,13 @@ class _Server:
         raise click.ClickException(f"the API server did not become ready within {timeout:.0f} s")
 
     def __exit__(self, *_: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        for process in (self.process, self.follower_process):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         self.log.close()
 
 
