@@ -552,7 +552,10 @@ def openapi(output: Path | None) -> None:
 def _register_optional_commands() -> None:
     from regenzet.entrypoints.audit_cli import audit, db
     from regenzet.entrypoints.bench import bench
+    from regenzet.entrypoints.bench_fleet import fleet
     from regenzet.entrypoints.relay_cli import relay
+
+    bench.add_command(fleet)
 
     cli.add_command(bench)
     cli.add_command(relay)
