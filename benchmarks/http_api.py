@@ -63,7 +63,16 @@ VARIANTS = ("http", "http + keys", "in process")
     help="Repair orders opened per variant per round.",
 )
 @rounds_option(2)
-def command(clients: int, count: int, rounds: int) -> None:
+@click.option(
+    "--followers",
+    type=click.Choice(["in-process", "separate"]),
+    default="in-process",
+    show_default=True,
+    help="Where the server's followers run: a background thread of the API process (the laptop "
+    "default), or `regenzet followers run` in a process of its own with "
+    "REGENZET_FOLLOWERS_IN_PROCESS=off for the API (production).",
+)
+def command(clients: int, count: int, rounds: int, followers: str) -> None:
     """Opens repair orders (two aggregates written per command: the order and the vehicle's
     odometer) through a real server on loopback, once without and once with a fresh
     ``Idempotency-Key`` per request (the key row commits with the events, ADR 0024), and
@@ -81,7 +90,7 @@ def command(clients: int, count: int, rounds: int) -> None:
                 for name in VARIANTS
                 for r in range(rounds)
             }
-            with _Server(server_settings) as server:
+            with _Server(server_settings, followers=followers) as server:
                 token = _bench_token(server_settings)
                 latencies: dict[str, list[float]] = {name: [] for name in VARIANTS}
                 rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -123,7 +132,7 @@ def command(clients: int, count: int, rounds: int) -> None:
             )
         )
     show_table(
-        f"http on {store}: {clients} clients, {rounds} rounds x {count}",
+        f"http on {store}: {clients} clients, {rounds} rounds x {count}, followers {followers}",
         ("variant", "median req/s", "rounds /s", "p50 ms", "p99 ms", "vs in process"),
         [rows],
     )
@@ -152,6 +161,7 @@ def command(clients: int, count: int, rounds: int) -> None:
         clients=clients,
         **latency("http"),
         errors=len(errors),
+        followers=followers,
         **latency("in process", "inprocess_"),
     )
 
@@ -219,12 +229,16 @@ def _bench_token(settings: Settings) -> str:
 
 
 class _Server:
-    """``uvicorn`` in a child process on a free loopback port, on the scratch settings."""
+    """``uvicorn`` in a child process on a free loopback port, on the scratch settings; with
+    ``followers="separate"`` the API runs none and ``regenzet followers run`` is a second child
+    (as in production, item 8 of issue 12)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, followers: str = "in-process") -> None:
         self.settings = settings
+        self.followers = followers
         self.base = ""
         self.process: subprocess.Popen[bytes] | None = None
+        self.follower_process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> _Server:
         with socket.socket() as s:
@@ -241,6 +255,14 @@ class _Server:
             env["REGENZET_DATABASE_URL"] = self.settings.database_url
             env["REGENZET_PG_SCHEMA"] = self.settings.pg_schema
         self.log = tempfile.TemporaryFile()
+        if self.followers == "separate":
+            env["REGENZET_FOLLOWERS_IN_PROCESS"] = "off"
+            self.follower_process = subprocess.Popen(
+                [sys.executable, "-m", "regenzet.entrypoints", "followers", "run"],
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
         self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
             [
                 sys.executable, "-m", "uvicorn", "--factory",
@@ -279,12 +301,13 @@ class _Server:
         raise click.ClickException(f"the API server did not become ready within {timeout:.0f} s")
 
     def __exit__(self, *_: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        for process in (self.process, self.follower_process):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         self.log.close()
 
 

@@ -24,7 +24,12 @@ from regenzet.adapters.read_models import InMemoryReadModelStore
 from regenzet.adapters.vin import VininfoVinDecoder
 from regenzet.application.errors import ApplicationError
 from regenzet.application.projections import Follower
-from regenzet.application.read_models import all_projections, board_doc
+from regenzet.application.read_models import (
+    all_projections,
+    board_doc,
+    portal_document,
+    vehicle_profile_document,
+)
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Actor, DomainError, Role
 from regenzet.domain.repair_order import ApprovalChannel, LabourLine, PartLine, PaymentMethod
@@ -198,11 +203,11 @@ def test_read_models_equal_the_folded_aggregates(
             row["last_change"],
         )  # fmt: skip
         assert row == expected
-        portal = store.get("portal", str(view.customer_id))
+        portal = portal_document(store, str(view.customer_id))
         assert portal is not None
         assert portal["orders"][str(order_id)]["status"] == view.status
     for vehicle_id in g["vehicles"]:
-        profile = store.get("vehicle_profiles", str(vehicle_id))
+        profile = vehicle_profile_document(store, str(vehicle_id))
         vehicle = w.get_vehicle(vehicle_id)
         assert profile is not None
         assert profile["odometer_km"] == vehicle.odometer_km

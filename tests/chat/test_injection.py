@@ -21,6 +21,7 @@ from botocore.stub import Stubber
 from regenzet.adapters.chat_bedrock import Backoff, BedrockChatModel
 from regenzet.adapters.chat_local import LocalChatModel
 from regenzet.application.chat import ChatModel, ToolCallRequested, collect
+from regenzet.application.read_models import portal_document
 from regenzet.application.scenarios import OrderScript
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.inspection import Rating
@@ -66,7 +67,7 @@ def poisoned(garage: Api) -> dict[str, str]:
     w = garage.workshop
     eva = Actor(str(demo_id("staff:eva")), Role.ADVISOR)
     noor = Actor(str(demo_id("staff:noor")), Role.TECHNICIAN)
-    portal = garage.services.read_models.get("portal", str(customer_id("sanne")))  # type: ignore[union-attr]
+    portal = portal_document(garage.services.read_models, str(customer_id("sanne")))  # type: ignore[arg-type]
     vehicle_id = UUID(next(iter(portal["vehicles"])))
     order = OrderScript.open(
         w,

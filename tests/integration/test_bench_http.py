@@ -33,6 +33,17 @@ def test_bench_http_reports_rate_latency_and_ratio_on_sqlite(tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("bench-")] == []
 
 
+def test_bench_http_runs_the_followers_in_a_process_of_their_own(tmp_path: Path) -> None:
+    result = run_bench(
+        ["http", "--clients", "1", "--count", "10", "--rounds", "1", "--followers", "separate"],
+        {"REGENZET_DATA_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = _last_json(result.stdout)
+    assert (record["bench"], record["followers"], record["errors"]) == ("http", "separate", 0)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("bench-")] == []
+
+
 @pytest.mark.postgres
 def test_bench_http_runs_on_postgres_in_a_schema_it_drops(
     tmp_path: Path, postgres_dsn: str

@@ -20,6 +20,7 @@ import pytest
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.projections import Follower, Query, ReadModelStore
+from regenzet.application.read_models import portal_document, vehicle_profile_document
 from regenzet.application.workshop import Workshop
 from regenzet.entrypoints.bootstrap import build_followers, workshop_for
 from regenzet.entrypoints.demo import demo_id, seed_demo
@@ -56,7 +57,8 @@ def garage(
 
 def checksum(store: ReadModelStore) -> str:
     digest = hashlib.sha256()
-    for table in ("board", "vehicle_profiles", "portal", *DIRECTORY_TABLES):
+    for table in ("board", "vehicle_profiles", "profile_visits", "portal", "portal_vehicle_rows",
+                  "portal_order_rows", "portal_inspection_rows", *DIRECTORY_TABLES):  # fmt: skip
         page = store.query(Query(table, limit=10_000))
         for doc in sorted(page.items, key=lambda d: json.dumps(d, sort_keys=True)):
             digest.update(json.dumps(doc, sort_keys=True).encode())
@@ -93,14 +95,14 @@ def test_profiles_and_portals_agree_with_the_aggregates(
     for key in ORDERS:
         order = workshop.get_repair_order(demo_id(f"repair-order:{key}"))
         vehicle = workshop.get_vehicle(order.vehicle_id)
-        profile = store.get("vehicle_profiles", str(vehicle.id))
+        profile = vehicle_profile_document(store, str(vehicle.id))
         assert profile is not None
         assert profile["odometer_km"] == vehicle.odometer_km
         assert [p["soh_pct"] for p in profile["soh_trend"]] == [
             r["soh_pct"] for r in vehicle.battery_health
         ]
         assert str(order.id) in {v["repair_order_id"] for v in profile["visits"]}
-        portal = store.get("portal", str(order.customer_id))
+        portal = portal_document(store, str(order.customer_id))
         assert portal is not None
         entry = portal["orders"][str(order.id)]
         assert entry["status"] == order.status
@@ -269,6 +271,6 @@ def test_a_rebuild_while_the_api_writes_catches_up_and_matches_a_quiet_rebuild(
     for follower in followers:
         follower.rebuild()
     assert checksum(store) == during
-    profile = store.get("vehicle_profiles", str(vehicle))
+    profile = vehicle_profile_document(store, str(vehicle))
     assert profile is not None
     assert profile["odometer_km"] == workshop.get_vehicle(vehicle).odometer_km

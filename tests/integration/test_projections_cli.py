@@ -25,6 +25,9 @@ READ_MODELS = [
     "staff_directory",
 ]
 
+# Version 2: rows keyed by their own order, vehicle, visit and job (ADR 0030).
+SCHEMA_VERSIONS = {"vehicle_profiles": "2", "customer_portal": "2", "technician_workload": "2"}
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
@@ -55,7 +58,7 @@ def test_rebuild_then_status_after_the_demo(store: dict[str, str]) -> None:
     after = _status(store)
     for name in READ_MODELS:
         schema, position, head, lag = after[name]
-        assert schema == "1"
+        assert schema == SCHEMA_VERSIONS.get(name, "1")
         assert position == head
         assert lag == "0"
         assert int(head) > 100
@@ -84,3 +87,27 @@ def test_serve_refuses_an_outdated_read_model_in_one_line(tmp_path: Path) -> Non
     assert served.returncode == 1
     assert "regenzet projections rebuild kpis" in served.stderr
     assert "Traceback" not in served.stderr
+
+
+def test_an_old_data_dir_is_rebuilt_where_outdated_and_only_there(tmp_path: Path) -> None:
+    """A data dir written before ADR 0030 holds the portal at schema version 1 (one document
+    per customer): `serve` refuses it in one line, `projections rebuild --outdated` (what
+    scripts/run does first) rebuilds that read model alone, and a second run has nothing to do."""
+    import sqlite3
+
+    env = {"REGENZET_DATA_DIR": str(tmp_path)}
+    assert run(["demo"], env).returncode == 0
+    assert run(["projections", "rebuild"], env).returncode == 0
+    with sqlite3.connect(tmp_path / "read_models.db") as conn:
+        conn.execute("UPDATE rm_positions SET version = 1 WHERE name = 'customer_portal'")
+    served = run(["serve", "--port", "1"], env, timeout=60)
+    assert served.returncode == 1
+    assert "regenzet projections rebuild customer_portal" in served.stderr
+    rebuilt = run(["projections", "rebuild", "--outdated"], env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "customer_portal: rebuilt up to position" in rebuilt.stdout
+    assert "workshop_board: rebuilt" not in rebuilt.stdout
+    assert _status(env)["customer_portal"][0] == "2"
+    again = run(["projections", "rebuild", "--outdated"], env)
+    assert again.returncode == 0, again.stderr
+    assert "rebuilt" not in again.stdout

@@ -21,9 +21,10 @@ import attrs
 from regenzet.application.access import ObjectAccess
 from regenzet.application.errors import NotFoundError
 from regenzet.application.identity import Principal
-from regenzet.application.operations_models import roll_up
+from regenzet.application.operations_models import roll_up, workload_document
 from regenzet.application.ports import Clock
 from regenzet.application.projections import Doc, Query, ReadModelStore
+from regenzet.application.read_models import portal_document
 from regenzet.application.views import plain
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
@@ -283,7 +284,7 @@ class WorkshopTools:
         if principal.customer_id is None:
             raise ToolError("this tool is for customers")
         self._access.customer(principal, principal.customer_id)
-        return self._rm.get("portal", str(principal.customer_id)) or {
+        return portal_document(self._rm, str(principal.customer_id)) or {
             "vehicles": {},
             "orders": {},
         }
@@ -495,7 +496,7 @@ class WorkshopTools:
             raise ToolError("give staff_id")
         staff_id = _uuid(raw)
         self._access.technician_workload(principal, staff_id)
-        doc = self._rm.get("workload", str(staff_id))
+        doc = workload_document(self._rm, str(staff_id))
         if doc is None:
             raise NotFoundError("technician", staff_id)
         keep = (

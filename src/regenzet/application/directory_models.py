@@ -28,7 +28,6 @@ from regenzet.domain.customer import Customer
 from regenzet.domain.staff import StaffMember
 from regenzet.domain.vehicle import Vehicle
 
-_KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (Customer, Vehicle, StaffMember)}
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _WORD_SPLIT = re.compile(r"[\s\-'.,]+")
@@ -64,13 +63,7 @@ def plate_key(text: str) -> str:
 
 
 class _DirectoryFolding(_Folding):
-    """``_Folding`` over customers, vehicles and staff members."""
-
-    def apply(self, event: Any, tx: ReadModelTx) -> None:
-        kind = _KINDS.get(type(event).__qualname__.partition(".")[0])
-        if kind is None or kind not in self.cares:
-            return
-        self.on(kind, self.folder.fold(event), event, tx)
+    """``_Folding`` over customers, vehicles and staff members (its kind table knows them)."""
 
 
 class CustomerDirectory(_DirectoryFolding):

@@ -7,6 +7,11 @@ clock-on/clock-off, measurement verdicts, invoice lines and totals) are read fro
 the recorded events, never recomputed here. Counting, summing and dating them is all that happens.
 
 Decimal figures are stored as strings (exact); dates and times as ISO 8601 strings, days in UTC.
+
+Rows are keyed by what they describe (a staff member, a day, an assigned job, a job's clocked
+hours), so an event rewrites a bounded number of small rows whatever a technician's or the
+garage's history (ADR 0030); :func:`workload_document` puts a technician's workload together at
+read time.
 """
 
 from __future__ import annotations
@@ -17,33 +22,34 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from eventsourcing.domain import DomainEventProtocol
-
 from regenzet.application import views
-from regenzet.application.projections import Doc, ReadModelTx, TableSpec
+from regenzet.application.projections import Doc, ReadModelStore, ReadModelTx, TableSpec
 from regenzet.application.read_models import (
     Load,
     _Folding,
     _iso,
     _money,
+    _without,
     inspection_summary,
+    rows,
 )
 from regenzet.domain.common import money
 from regenzet.domain.inspection import Inspection, Rating
 from regenzet.domain.repair_order import RepairOrder, RepairOrderStatus
 from regenzet.domain.staff import StaffMember
 
-# read_models' own kind table does not know StaffMember; this one does (same rule: an event
-# class is nested in its aggregate class).
-_KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (RepairOrder, Inspection, StaffMember)}
+_OPENED = RepairOrder.Opened
+_QUOTE_SENT = RepairOrder.QuoteSent
+_JOB_APPROVED = RepairOrder.JobApproved
+_JOB_DECLINED = RepairOrder.JobDeclined
+_LABOUR_CLOCKED_OFF = RepairOrder.LabourClockedOff
+_JOB_COMPLETED = RepairOrder.JobCompleted
+_INVOICED = RepairOrder.Invoiced
+_LABOUR_STARTED = StaffMember.LabourStarted
 
 _TERMINAL = frozenset({RepairOrderStatus.CLOSED.value, RepairOrderStatus.CANCELLED.value})
 _MICRO = Decimal("0.000001")
 _RATE = Decimal("0.0001")
-
-
-def _event_name(event: DomainEventProtocol[Any]) -> str:
-    return type(event).__qualname__.rpartition(".")[2]
 
 
 def _utc(value: datetime) -> datetime:
@@ -65,18 +71,22 @@ def _seconds(delta: timedelta) -> Decimal:
 
 
 class _OperationsFolding(_Folding):
-    """``_Folding`` with staff members among the aggregates it can fold."""
-
-    def apply(self, event: DomainEventProtocol[Any], tx: ReadModelTx) -> None:
-        kind = _KINDS.get(type(event).__qualname__.partition(".")[0])
-        if kind is None or kind not in self.cares:
-            return
-        self.on(kind, self.folder.fold(event), event, tx)
+    """``_Folding`` (its kind table knows staff members too)."""
 
 
 # ---------------------------------------------------------------------------------------------
 # Technician workload
 # ---------------------------------------------------------------------------------------------
+
+
+# The fields of a workload document, in the order the API has always served them; the three
+# that grow with a technician's history live in rows of their own.
+_WORKLOAD_FIELDS = (
+    "staff_id", "version", "name", "email", "role", "active", "hv_level", "effective_hv_level",
+    "effective_as_of", "certificate_id", "certificate_expires_on", "assigned_jobs", "clocked_on",
+    "clocked_hours", "clocked_hours_total", "clocked_jobs", "last_change",
+)  # fmt: skip
+_WORKLOAD_ROWS = ("assigned_jobs", "clocked_hours", "clocked_jobs")
 
 
 def _empty_workload(staff_id: str) -> Doc:
@@ -92,11 +102,8 @@ def _empty_workload(staff_id: str) -> Doc:
         "effective_as_of": None,
         "certificate_id": None,
         "certificate_expires_on": None,
-        "assigned_jobs": [],
         "clocked_on": None,
-        "clocked_hours": {},
         "clocked_hours_total": "0",
-        "clocked_jobs": [],
         "last_change": None,
     }
 
@@ -106,17 +113,24 @@ class TechnicianWorkload(_OperationsFolding):
 
     * ``effective_hv_level`` is the domain's answer as of ``effective_as_of``, the UTC day of the
       last staff-member event (a certificate expiring later changes nothing until the next one).
-    * ``assigned_jobs`` come from the repair orders' jobs (``jobs[].assigned``); the helper table
-      ``workload_orders`` remembers who was on each order so changes reach everyone affected.
+    * ``assigned_jobs`` come from the repair orders' jobs (``jobs[].assigned``): one row per
+      (staff member, order, job) in ``workload_jobs``; the helper table ``workload_orders``
+      remembers who was on each order with which jobs, so changes reach everyone affected.
     * ``clocked_hours`` sums the hours the repair order computed at each clock-off, on the UTC
-      day the labour was clocked on (a shift crossing midnight counts on its first day).
+      day the labour was clocked on (a shift crossing midnight counts on its first day): one row
+      per (staff member, day) in ``workload_hours``, and per job in ``workload_clocked``.
+
+    Schema version 2: version 1 kept all of it in one document per staff member.
     """
 
     name = "technician_workload"
-    version = 1
+    version = 2
     tables = (
         TableSpec("workload", indexes=("role", "active")),
         TableSpec("workload_orders"),
+        TableSpec("workload_jobs", indexes=("staff_id",)),
+        TableSpec("workload_hours", indexes=("staff_id",)),
+        TableSpec("workload_clocked", indexes=("staff_id",)),
     )
     cares = (StaffMember, RepairOrder)
 
@@ -150,7 +164,7 @@ class TechnicianWorkload(_OperationsFolding):
         )
         if view.clocked_on is None:
             doc["clocked_on"] = None
-        elif _event_name(event) == "LabourStarted":
+        elif isinstance(event, _LABOUR_STARTED):
             doc["clocked_on"] = {**view.clocked_on, "since": _iso(event.at)}
         elif doc["clocked_on"] is None:  # not expected: clocked on without a LabourStarted
             doc["clocked_on"] = {**view.clocked_on, "since": None}
@@ -172,41 +186,59 @@ class TechnicianWorkload(_OperationsFolding):
                         "order_status": order.status,
                     }
                 )
+        now = {s: sorted(jobs, key=_job_key) for s, jobs in sorted(current.items())}
         previous = tx.get("workload_orders", order_id)
-        before: list[str] = previous["technicians"] if previous else []
-        now = sorted(current)
+        before: dict[str, list[Doc]] = previous["jobs"] if previous else {}
         if now != before:
-            tx.put("workload_orders", order_id, {"technicians": now})
+            tx.put("workload_orders", order_id, {"technicians": sorted(now), "jobs": now})
 
         changed: dict[str, Doc] = {}
         for staff_id in sorted({*before, *now}):
-            doc = self._load(tx, staff_id)
-            others = [j for j in doc["assigned_jobs"] if j["repair_order_id"] != order_id]
-            jobs = sorted([*others, *current.get(staff_id, [])], key=_job_key)
-            if jobs != doc["assigned_jobs"]:
-                doc["assigned_jobs"] = jobs
-                changed[staff_id] = doc
+            old, new = before.get(staff_id, []), now.get(staff_id, [])
+            if old == new:
+                continue
+            kept = {_job_key(j) for j in new}
+            for gone in old:
+                if _job_key(gone) not in kept:
+                    tx.delete("workload_jobs", _row_key(staff_id, *_job_key(gone)))
+            for entry in new:
+                if entry not in old:
+                    tx.put(
+                        "workload_jobs",
+                        _row_key(staff_id, *_job_key(entry)),
+                        {"staff_id": staff_id, **entry},
+                    )
+            changed[staff_id] = self._load(tx, staff_id)
 
-        if _event_name(event) == "LabourClockedOff":
+        if isinstance(event, _LABOUR_CLOCKED_OFF):
             staff_id = str(event.technician_id)
             doc = changed.get(staff_id) or self._load(tx, staff_id)
             hours: Decimal = event.hours  # computed by the aggregate at clock-off
             day = _day(event.clocked_on_at)
-            per_day = dict(doc["clocked_hours"])
-            per_day[day] = _add(per_day.get(day), hours)
-            doc["clocked_hours"] = dict(sorted(per_day.items()))
-            doc["clocked_hours_total"] = _add(doc["clocked_hours_total"], hours)
-            job_key = (order_id, event.job_id)
-            earlier = [j for j in doc["clocked_jobs"] if _job_key(j) == job_key]
-            clocked = [j for j in doc["clocked_jobs"] if _job_key(j) != job_key]
-            clocked.append(
+            day_key = _row_key(staff_id, day)
+            per_day = tx.get("workload_hours", day_key)
+            tx.put(
+                "workload_hours",
+                day_key,
                 {
+                    "staff_id": staff_id,
+                    "day": day,
+                    "hours": _add(per_day["hours"] if per_day else None, hours),
+                },
+            )
+            doc["clocked_hours_total"] = _add(doc["clocked_hours_total"], hours)
+            job_key = _row_key(staff_id, order_id, event.job_id)
+            earlier = tx.get("workload_clocked", job_key)
+            tx.put(
+                "workload_clocked",
+                job_key,
+                {
+                    "staff_id": staff_id,
                     "repair_order_id": order_id,
                     "job_id": event.job_id,
-                    "hours": _add(earlier[0]["hours"] if earlier else None, hours),
-                }
+                    "hours": _add(earlier["hours"] if earlier else None, hours),
+                },
             )
-            doc["clocked_jobs"] = sorted(clocked, key=_job_key)
             changed[staff_id] = doc
 
         for staff_id, doc in changed.items():
@@ -216,6 +248,33 @@ class TechnicianWorkload(_OperationsFolding):
 
 def _job_key(job: Doc) -> tuple[str, str]:
     return (job["repair_order_id"], job["job_id"])
+
+
+def _row_key(staff_id: str, *parts: str) -> str:
+    """A row's key: the staff member's id, then what the row is about. Order ids are UUIDs (one
+    length), so key order is (order, job) order and day order, as the documents list them."""
+    return ":".join((staff_id, *parts))
+
+
+def workload_document(store: ReadModelStore, staff_id: str) -> Doc | None:
+    """A technician's workload as the API serves it, or None for an unknown staff member:
+    the staff row with ``assigned_jobs`` and ``clocked_jobs`` (by order, then job) and
+    ``clocked_hours`` (by day) read from their rows."""
+    row = store.get("workload", staff_id)
+    if row is None:
+        return None
+    parts: Doc = {
+        "assigned_jobs": [
+            _without(j, "staff_id") for j in rows(store, "workload_jobs", staff_id=staff_id)
+        ],
+        "clocked_hours": {
+            h["day"]: h["hours"] for h in rows(store, "workload_hours", staff_id=staff_id)
+        },
+        "clocked_jobs": [
+            _without(j, "staff_id") for j in rows(store, "workload_clocked", staff_id=staff_id)
+        ],
+    }
+    return {field: parts[field] if field in parts else row.get(field) for field in _WORKLOAD_FIELDS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,25 +410,24 @@ class Kpis(_OperationsFolding):
 
     def on(self, kind: type[Any], aggregate: Any, event: Any, tx: ReadModelTx) -> None:
         order = views.repair_order_view(aggregate)
-        name = _event_name(event)
         day = _day(event.timestamp)
         doc = tx.get("kpis_daily", day) or _empty_day(day)
-        before = copy.deepcopy(doc)
+        before = copy.deepcopy(doc)  # one day's counters: its size does not grow with history
 
-        if name == "Opened":
+        if isinstance(event, _OPENED):
             doc["orders_opened"] += 1
-        elif name == "QuoteSent":
+        elif isinstance(event, _QUOTE_SENT):
             doc["jobs_quoted"] += len(event.job_ids)
-        elif name == "JobApproved":
+        elif isinstance(event, _JOB_APPROVED):
             doc["jobs_approved"] += 1
-        elif name == "JobDeclined":
+        elif isinstance(event, _JOB_DECLINED):
             doc["jobs_declined"] += 1
-        elif name == "LabourClockedOff":
+        elif isinstance(event, _LABOUR_CLOCKED_OFF):
             doc["clocked_hours"] = _add(doc["clocked_hours"], event.hours)
-        elif name == "JobCompleted":
+        elif isinstance(event, _JOB_COMPLETED):
             if any(j.job_id == event.job_id and j.hv_work for j in order.jobs):
                 doc["hv_jobs_completed"] += 1
-        elif name == "Invoiced":
+        elif isinstance(event, _INVOICED):
             doc["orders_invoiced"] += 1
             doc["invoiced_subtotal"] = _add(doc["invoiced_subtotal"], order.subtotal)
             doc["invoiced_total"] = _add(doc["invoiced_total"], order.total)
@@ -495,4 +553,5 @@ __all__ = [
     "derive",
     "operations_projections",
     "roll_up",
+    "workload_document",
 ]

@@ -5,6 +5,12 @@ Each projection *folds* the events into the aggregate they belong to (the librar
 restart) and renders documents from the same read DTOs the queries use. So a read model can
 never disagree with the aggregates about a rule: there is no second copy of the domain logic
 here, only denormalisation (names, plates) and indexing.
+
+Every row is keyed by its own entity (an order, a vehicle, a visit, an inspection), with the
+customer or vehicle it belongs to as an indexed column, so the work an event causes is bounded
+by what it changes, never by the history of its customer or vehicle (ADR 0030). The documents
+the API serves (a portal, a profile with its visits) are put together at read time from those
+rows by :func:`portal_document` and :func:`vehicle_profile_document`, a page of rows at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 
 from regenzet.application import views
-from regenzet.application.projections import Doc, ReadModelTx, TableSpec
+from regenzet.application.aggregates import aggregate_of
+from regenzet.application.projections import Doc, Query, ReadModelStore, ReadModelTx, TableSpec
 from regenzet.domain.customer import Customer
 from regenzet.domain.inspection import Inspection
 from regenzet.domain.repair_order import JobStatus, RepairOrder, RepairOrderStatus
@@ -70,14 +77,29 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-_KINDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (RepairOrder, Vehicle, Customer, Inspection)
-}
+def kind_of(event: DomainEventProtocol[Any]) -> type[Any] | None:
+    """The aggregate class an event belongs to, from the one aggregate registry
+    (:mod:`regenzet.application.aggregates`): by class, never by name."""
+    found = aggregate_of(event)
+    return None if found is None else found.cls
+
+PAGE = 500
 
 
-def _kind(event: DomainEventProtocol[Any]) -> type[Any] | None:
-    """The aggregate class an event belongs to (events are nested in their aggregate)."""
-    return _KINDS.get(type(event).__qualname__.partition(".")[0])
+def rows(store: ReadModelStore, table: str, **equals: Any) -> list[Doc]:
+    """Every row of ``table`` with these indexed values, in key order, a page at a time."""
+    found: list[Doc] = []
+    cursor = None
+    while True:
+        page = store.query(Query(table, equals=equals, after=cursor, limit=PAGE))
+        found += page.items
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def _without(doc: Doc, *fields: str) -> Doc:
+    return {k: v for k, v in doc.items() if k not in fields}
 
 
 class _Folding:
@@ -92,7 +114,7 @@ class _Folding:
         self.folder.forget()
 
     def apply(self, event: DomainEventProtocol[Any], tx: ReadModelTx) -> None:
-        kind = _kind(event)
+        kind = kind_of(event)
         if kind is None or kind not in self.cares:
             return
         self.on(kind, self.folder.fold(event), event, tx)
@@ -215,11 +237,18 @@ class WorkshopBoard(_Folding):
 
 class VehicleProfiles(_Folding):
     """A car's life: owner, odometer, visits, latest inspection, battery SoH trend, warranty,
-    software versions."""
+    software versions.
+
+    The profile row holds the car itself; each visit (repair order) is its own row in
+    ``profile_visits`` keyed by the order, with the vehicle indexed, so an order's event rewrites
+    one visit, not the list of every visit the car ever had (schema version 2)."""
 
     name = "vehicle_profiles"
-    version = 1
-    tables = (TableSpec("vehicle_profiles", indexes=("owner_id", "vin", "plate")),)
+    version = 2
+    tables = (
+        TableSpec("vehicle_profiles", indexes=("owner_id", "vin", "plate")),
+        TableSpec("profile_visits", indexes=("vehicle_id",)),
+    )
     cares = (Vehicle, RepairOrder, Inspection)
 
     def on(self, kind: type[Any], aggregate: Any, event: Any, tx: ReadModelTx) -> None:
@@ -254,36 +283,56 @@ class VehicleProfiles(_Folding):
                     "under_warranty": view.under_warranty,
                     "warranty_risk": view.warranty_risk,
                     "software": view.software,
-                    "visits": previous.get("visits", []),
                     "latest_inspection": previous.get("latest_inspection"),
                 },
             )
             return
         vehicle_key = str(aggregate.vehicle_id)
+        if kind is RepairOrder:
+            if tx.get("vehicle_profiles", vehicle_key) is None:
+                return
+            # The visits are read in the order of their last change (see below).
+            at = _iso(event.timestamp)
+            tx.put(
+                "profile_visits",
+                str(aggregate.id),
+                {
+                    "repair_order_id": str(aggregate.id),
+                    "vehicle_id": vehicle_key,
+                    "status": aggregate.status.value,
+                    "odometer_in_km": aggregate.odometer_in_km,
+                    "total": _money(aggregate.total) if aggregate.invoice_number else None,
+                    "last_change": at,
+                },
+            )
+            return
         profile = tx.get("vehicle_profiles", vehicle_key)
         if profile is None:
             return
-        if kind is RepairOrder:
-            visit = {
-                "repair_order_id": str(aggregate.id),
-                "status": aggregate.status.value,
-                "odometer_in_km": aggregate.odometer_in_km,
-                "total": _money(aggregate.total) if aggregate.invoice_number else None,
-                "last_change": _iso(event.timestamp),
-            }
-            visits = [
-                v for v in profile["visits"] if v["repair_order_id"] != visit["repair_order_id"]
-            ]
-            profile["visits"] = [*visits, visit]
-        else:
-            summary = inspection_summary(views.inspection_view(aggregate))
-            profile["latest_inspection"] = {
-                "inspection_id": summary["id"],
-                "status": summary["status"],
-                "ratings": summary["ratings"],
-                "at": _iso(event.timestamp),
-            }
+        summary = inspection_summary(views.inspection_view(aggregate))
+        profile["latest_inspection"] = {
+            "inspection_id": summary["id"],
+            "status": summary["status"],
+            "ratings": summary["ratings"],
+            "at": _iso(event.timestamp),
+        }
         tx.put("vehicle_profiles", vehicle_key, profile)
+
+
+def vehicle_profile_document(store: ReadModelStore, vehicle_id: str) -> Doc | None:
+    """A vehicle's profile as the API serves it: the profile row with its ``visits`` (the most
+    recently changed last), or None for a vehicle the read model has never seen."""
+    profile = store.get("vehicle_profiles", vehicle_id)
+    if profile is None:
+        return None
+    visits = sorted(
+        rows(store, "profile_visits", vehicle_id=vehicle_id),
+        key=lambda v: (v["last_change"] or "", v["repair_order_id"]),
+    )
+    latest = profile.pop("latest_inspection", None)
+    profile["visits"] = [_without(v, "vehicle_id") for v in visits]
+    profile["latest_inspection"] = latest
+    return profile
 
 
 def inspection_summary(view: views.InspectionView) -> Doc:
@@ -308,78 +357,116 @@ def inspection_summary(view: views.InspectionView) -> Doc:
 
 class CustomerPortal(_Folding):
     """What a customer sees: their vehicles, open and past orders, quotes awaiting their
-    decision, shared inspections. One document per customer."""
+    decision, shared inspections.
+
+    One row per customer (``portal``: the name), and one row per vehicle, order and shared
+    inspection keyed by its own id with the customer as an indexed column (schema version 2;
+    version 1 kept one document per customer holding all of them, which every event of a fleet
+    customer copied and rewrote). :func:`portal_document` puts the customer's document together
+    at read time."""
 
     name = "customer_portal"
-    version = 1
-    tables = (TableSpec("portal", indexes=("customer_id",)), TableSpec("portal_vehicles"))
+    version = 2
+    tables = (
+        TableSpec("portal", indexes=("customer_id",)),
+        TableSpec("portal_vehicle_rows", indexes=("customer_id",)),
+        TableSpec("portal_order_rows", indexes=("customer_id",)),
+        TableSpec("portal_inspection_rows", indexes=("customer_id",)),
+    )
     cares = (Customer, Vehicle, RepairOrder, Inspection)
-
-    def _portal(self, tx: ReadModelTx, customer_id: str) -> Doc:
-        return tx.get("portal", customer_id) or {
-            "customer_id": customer_id,
-            "name": None,
-            "vehicles": {},
-            "orders": {},
-            "inspections": {},
-        }
 
     def on(self, kind: type[Any], aggregate: Any, event: Any, tx: ReadModelTx) -> None:
         if kind is Customer:
-            portal = self._portal(tx, str(aggregate.id))
-            portal["name"] = aggregate.name
-            tx.put("portal", portal["customer_id"], portal)
+            key = str(aggregate.id)
+            row = {"customer_id": key, "name": aggregate.name}
+            if tx.get("portal", key) != row:
+                tx.put("portal", key, row)
         elif kind is Vehicle:
             key = str(aggregate.id)
             owner = str(aggregate.owner_id)
-            previous = tx.get("portal_vehicles", key)
-            if previous and previous["owner_id"] != owner:
-                old = self._portal(tx, previous["owner_id"])
-                old["vehicles"].pop(key, None)
-                tx.put("portal", old["customer_id"], old)
-            tx.put("portal_vehicles", key, {"owner_id": owner})
-            portal = self._portal(tx, owner)
-            portal["vehicles"][key] = {
-                "vehicle_id": key,
-                "plate": aggregate.plate,
-                "make": aggregate.make,
-                "model": aggregate.model,
-                "year": aggregate.year,
-                "odometer_km": aggregate.odometer_km,
-            }
-            tx.put("portal", owner, portal)
+            self._ensure(tx, owner)
+            # A transfer moves the one row to its new owner's portal.
+            tx.put(
+                "portal_vehicle_rows",
+                key,
+                {
+                    "customer_id": owner,
+                    "vehicle_id": key,
+                    "plate": aggregate.plate,
+                    "make": aggregate.make,
+                    "model": aggregate.model,
+                    "year": aggregate.year,
+                    "odometer_km": aggregate.odometer_km,
+                },
+            )
         elif kind is RepairOrder:
             order = views.repair_order_view(aggregate)
-            portal = self._portal(tx, str(order.customer_id))
-            portal["orders"][str(order.id)] = {
-                "repair_order_id": str(order.id),
-                "vehicle_id": str(order.vehicle_id),
-                "status": order.status,
-                "open": order.status in OPEN_STATUSES,
-                "awaiting_approval": [
-                    {"job_id": j.job_id, "title": j.title, "amount": _money(j.amount)}
-                    for j in order.jobs
-                    if j.status == JobStatus.QUOTED.value
-                ],
-                "total": _money(order.total) if order.invoice_number else None,
-                "balance": _money(order.balance),
-                "last_change": _iso(event.timestamp),
-            }
-            tx.put("portal", portal["customer_id"], portal)
+            customer = str(order.customer_id)
+            self._ensure(tx, customer)
+            tx.put(
+                "portal_order_rows",
+                str(order.id),
+                {
+                    "customer_id": customer,
+                    "repair_order_id": str(order.id),
+                    "vehicle_id": str(order.vehicle_id),
+                    "status": order.status,
+                    "open": order.status in OPEN_STATUSES,
+                    "awaiting_approval": [
+                        {"job_id": j.job_id, "title": j.title, "amount": _money(j.amount)}
+                        for j in order.jobs
+                        if j.status == JobStatus.QUOTED.value
+                    ],
+                    "total": _money(order.total) if order.invoice_number else None,
+                    "balance": _money(order.balance),
+                    "last_change": _iso(event.timestamp),
+                },
+            )
         elif kind is Inspection and aggregate.shared:
-            found = (tx.get("portal_vehicles", str(aggregate.vehicle_id)) or {}).get("owner_id")
+            vehicle = tx.get("portal_vehicle_rows", str(aggregate.vehicle_id))
+            found = (vehicle or {}).get("customer_id")
             if not isinstance(found, str):
                 return
-            owner = found
-            portal = self._portal(tx, owner)
             summary = inspection_summary(views.inspection_view(aggregate))
-            portal["inspections"][summary["id"]] = {
-                "inspection_id": summary["id"],
-                "vehicle_id": str(aggregate.vehicle_id),
-                "ratings": summary["ratings"],
-                "recommended_jobs": summary["recommended_jobs"],
-            }
-            tx.put("portal", owner, portal)
+            tx.put(
+                "portal_inspection_rows",
+                summary["id"],
+                {
+                    "customer_id": found,
+                    "inspection_id": summary["id"],
+                    "vehicle_id": str(aggregate.vehicle_id),
+                    "ratings": summary["ratings"],
+                    "recommended_jobs": summary["recommended_jobs"],
+                },
+            )
+
+    @staticmethod
+    def _ensure(tx: ReadModelTx, customer_id: str) -> None:
+        """The customer's own row exists once anything of theirs does (as the document did)."""
+        if tx.get("portal", customer_id) is None:
+            tx.put("portal", customer_id, {"customer_id": customer_id, "name": None})
+
+
+def portal_document(store: ReadModelStore, customer_id: str) -> Doc | None:
+    """A customer's portal as the API serves it (``vehicles``, ``orders`` and ``inspections``
+    by id), or None for a customer the read model has never seen."""
+    portal = store.get("portal", customer_id)
+    if portal is None:
+        return None
+
+    def by_id(table: str, field: str) -> dict[str, Doc]:
+        return {
+            row[field]: _without(row, "customer_id")
+            for row in rows(store, table, customer_id=customer_id)
+        }
+
+    return {
+        "customer_id": customer_id,
+        "name": portal.get("name"),
+        "vehicles": by_id("portal_vehicle_rows", "vehicle_id"),
+        "orders": by_id("portal_order_rows", "repair_order_id"),
+        "inspections": by_id("portal_inspection_rows", "inspection_id"),
+    }
 
 
 def all_projections(load: Load) -> list[Any]:

@@ -389,7 +389,13 @@ def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> No
     show_default=True,
     help="Events per transaction.",
 )
-def projections_rebuild(names: tuple[str, ...], batch: int) -> None:
+@click.option(
+    "--outdated",
+    is_flag=True,
+    help="Only the read models whose stored schema version is not the code's (what "
+    "`serve` refuses to start with); none is no error.",
+)
+def projections_rebuild(names: tuple[str, ...], batch: int, outdated: bool) -> None:
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
     boot = _boot()
@@ -401,6 +407,10 @@ def projections_rebuild(names: tuple[str, ...], batch: int) -> None:
         if unknown:
             raise CliError(f"no read model {unknown[0]!r} (have: {', '.join(known)})")
         chosen = [known[n] for n in names] if names else followers
+        if outdated:
+            chosen = [
+                f for f in chosen if store.status(f.name)[1] not in (None, f.projection.version)
+            ]
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),

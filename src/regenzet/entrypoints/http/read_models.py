@@ -16,8 +16,9 @@ from litestar import Controller
 from litestar.params import FromPath, QueryParameter
 
 from regenzet.application.errors import NotFoundError
-from regenzet.application.operations_models import roll_up
+from regenzet.application.operations_models import roll_up, workload_document
 from regenzet.application.projections import Query, ReadModelStore, wait_for_position
+from regenzet.application.read_models import portal_document, vehicle_profile_document
 from regenzet.domain.repair_order import RepairOrderStatus
 from regenzet.entrypoints.http.problems import ApiError
 from regenzet.entrypoints.http.routing import (
@@ -169,7 +170,7 @@ class ReadModelController(Controller):
         services.access.vehicle(principal, vehicle_id)
         store = _store(services)
         position = _caught_up(services, store, "vehicle_profiles", min_position)
-        doc = store.get("vehicle_profiles", str(vehicle_id))
+        doc = vehicle_profile_document(store, str(vehicle_id))
         if doc is None:
             raise NotFoundError("vehicle", vehicle_id)
         return Document(item=doc, position=position)
@@ -190,7 +191,7 @@ class ReadModelController(Controller):
         services.access.customer(principal, customer_id)
         store = _store(services)
         position = _caught_up(services, store, "customer_portal", min_position)
-        doc = store.get("portal", str(customer_id))
+        doc = portal_document(store, str(customer_id))
         if doc is None:
             raise NotFoundError("customer", customer_id)
         return Document(item=doc, position=position)
@@ -211,7 +212,7 @@ class ReadModelController(Controller):
         services.access.technician_workload(principal, staff_id)
         store = _store(services)
         position = _caught_up(services, store, "technician_workload", min_position)
-        doc = store.get("workload", str(staff_id))
+        doc = workload_document(store, str(staff_id))
         if doc is None:
             raise NotFoundError("technician", staff_id)
         return Document(item=doc, position=position)
