@@ -202,6 +202,47 @@ def test_a_link_reaches_only_its_own_order(workshop: Workshop, garage: Garage) -
     assert job.declined_channel == "email_link"
 
 
+def test_a_link_only_decides_jobs_nothing_else_of_its_order_or_its_customer(
+    workshop: Workshop, garage: Garage
+) -> None:
+    order = hv_job_order(workshop, garage, approve=False)
+    holder = LinkHolder(customer_id=garage.customer, repair_order_id=order)
+    before = workshop.get_repair_order(order).version
+    with pytest.raises(NotFoundError):
+        workshop.execute(commands.CancelRepairOrder(repair_order_id=order, reason="x"), holder)
+    with pytest.raises(NotFoundError):
+        workshop.execute(
+            commands.ChangeCustomerContact(
+                customer_id=garage.customer, email="someone@example.com", phone=None
+            ),
+            holder,
+        )
+    assert workshop.get_repair_order(order).version == before
+
+
+def test_registering_a_vehicle_for_someone_else_says_not_found_before_any_duplicate(
+    workshop: Workshop, garage: Garage
+) -> None:
+    # A confined caller learns nothing of taken VINs or plates for an owner it cannot reach.
+    taken = workshop.get_vehicle(garage.vehicle)
+    stranger = Principal("x", Role.CUSTOMER, customer_id=uuid4())
+    with pytest.raises(NotFoundError) as refused:
+        workshop.execute(
+            commands.RegisterVehicle(
+                vin=taken.vin,
+                plate=taken.plate,
+                make=None,
+                model="Model 3",
+                year=2020,
+                battery_kwh=Decimal("75"),
+                nominal_voltage_v=Decimal("400"),
+                owner_id=garage.customer,
+            ),
+            stranger,
+        )
+    assert "already" not in str(refused.value)
+
+
 # ---------------------------------------------------------------------------------------------
 # The approval-channel rule (ADR 0016), now the application's.
 # ---------------------------------------------------------------------------------------------

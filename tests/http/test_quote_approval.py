@@ -296,3 +296,25 @@ def test_an_idempotency_key_reused_on_another_orders_link_does_not_replay_that_o
     assert other.json()["id"] == str(second)
     [job] = sqlite_api.workshop.get_repair_order(second).jobs
     assert (job.status, job.approval_channel) == ("approved", "email_link")
+
+
+def test_an_idempotency_key_reused_after_a_re_quote_does_not_replay_the_old_quotes_decision(
+    sqlite_api: Api,
+) -> None:
+    """The key's scope names the quote version too: after a new quote, the same key on the new
+    link decides on the new quote instead of replaying the superseded one's answer."""
+    key = {"Idempotency-Key": "approve-wipers"}
+    first = sqlite_api.client.post(
+        f"{BASE}/jobs/balance/approve", json={},
+        headers={"X-Approval-Token": link(sqlite_api), **key},
+    )  # fmt: skip
+    assert first.status_code == 200, first.text
+    _send_second_quote(sqlite_api)
+    again = sqlite_api.client.post(
+        f"{BASE}/jobs/wipers/approve", json={},
+        headers={"X-Approval-Token": link(sqlite_api, version=2), **key},
+    )  # fmt: skip
+    assert again.headers.get("idempotent-replayed") != "true"
+    assert again.status_code == 200, again.text
+    jobs = sqlite_api.workshop.get_repair_order(LEAF_ORDER).jobs
+    assert next(j for j in jobs if j.job_id == "wipers").status == "approved"

@@ -74,13 +74,18 @@ def reaches(by: Caller, aggregate: Aggregate, owner_of: Callable[[UUID], UUID | 
     customer = confined_to(by)
     if customer is None:
         return True
+    if isinstance(by, LinkHolder):
+        # A link reaches its one order, nothing else of its customer's (ADR 0016).
+        return (
+            isinstance(aggregate, RepairOrder)
+            and aggregate.id == by.repair_order_id
+            and aggregate.customer_id == customer
+        )
     if isinstance(aggregate, Customer):
         return aggregate.id == customer
     if isinstance(aggregate, Vehicle):
         return aggregate.owner_id == customer
     if isinstance(aggregate, RepairOrder):
-        if isinstance(by, LinkHolder) and aggregate.id != by.repair_order_id:
-            return False
         return aggregate.customer_id == customer
     if isinstance(aggregate, Inspection):
         return aggregate.shared and owner_of(aggregate.vehicle_id) == customer

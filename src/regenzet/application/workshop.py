@@ -31,6 +31,7 @@ from regenzet.application import commands, views
 from regenzet.application.access import (
     Caller,
     InProcess,
+    LinkHolder,
     approval_channel,
     confined_to,
     reaches,
@@ -231,6 +232,9 @@ class Workshop(Application[UUID]):
         handler = _USE_CASES.get(type(command))
         if handler is None:
             raise TypeError(f"no use case runs {type(command).__name__}")
+        if isinstance(by, LinkHolder) and not isinstance(command, commands.JobDecision):
+            # A quote link decides jobs on its order; anything else is out of its reach.
+            raise OutOfReachError("repair order", by.repair_order_id)
         return handler(self, command, by)
 
     def _reach(self, by: Caller, cls: type[A], aggregate_id: UUID) -> A:
@@ -319,12 +323,13 @@ class Workshop(Application[UUID]):
     # ------------------------------------------------------------------------------------------
 
     def _register_vehicle(self, command: commands.RegisterVehicle, by: Caller) -> Receipt:
+        # The owner first: a caller who may not reach them learns nothing of taken VINs/plates.
+        self._reach(by, Customer, command.owner_id)
         facts = self.vin_decoder.decode(command.vin)
         vehicle_id = Vehicle.create_id(facts.vin)
         if self.exists(vehicle_id):
             raise DuplicateError("vehicle", facts.vin, vehicle_id)
         self._refuse_claimed_plate(command.plate)
-        self._reach(by, Customer, command.owner_id)
         actor = by.actor()
         vehicle = Vehicle.register(
             facts=facts,

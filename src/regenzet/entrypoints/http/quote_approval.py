@@ -139,13 +139,15 @@ def _decide(
 
     Keys are scoped to the link's customer *and order*: the path names only the job, and job
     ids repeat across orders ("balance"), so a key reused on another order's link must not
-    replay the first order's decision (that order's job would silently stay undecided)."""
+    replay the first order's decision (that order's job would silently stay undecided) — and to
+    the quote's version, so a key reused after a re-quote does not replay the old quote's
+    decision either."""
     with _link_errors():
         checked, link = _open(services, request, token)
         response: Response[CommandResult] = writes.run(
             body,
             lambda: decision(_approvals(services), checked),
-            scope=f"quote-link:{link.customer_id}:{link.repair_order_id}",
+            scope=f"quote-link:{link.customer_id}:{link.repair_order_id}:{link.quote_version}",
         )
         return response
 
