@@ -143,7 +143,9 @@ class PoolShares:
 
     READERS: ClassVar[int] = 3
     CHAIN: ClassVar[int] = 4
-    MINIMUM: ClassVar[int] = READERS + CHAIN + 2
+    # Two each for the event store and the read models: with one, a write waiting on the
+    # insert lock (5 s) holds the only connection past the pool timeout (4 s) for everyone.
+    MINIMUM: ClassVar[int] = READERS + CHAIN + 4
 
     @classmethod
     def of(cls, total: int) -> PoolShares:

@@ -25,6 +25,8 @@ from regenzet.application.errors import StoreUnavailableError
 DRIVER_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     psycopg.errors.InsufficientPrivilege,  # the role lacks a privilege (see `db grant`)
+    psycopg.errors.ReadOnlySqlTransaction,  # a failover demoted the primary we write to
+    psycopg.errors.IdleInTransactionSessionTimeout,
     psycopg_pool.PoolTimeout,
     sqlite3.DatabaseError,  # also "file is not a database"
     es.DatabaseError,

@@ -12,6 +12,7 @@ time, and nothing here creates tables or grants: the adapters do (``Backend.setu
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -588,7 +589,10 @@ class HttpParts:
 
     def close(self) -> None:
         for closer in self.closers:
-            closer()
+            try:
+                closer()
+            except Exception:  # shutting down: report, close the rest
+                logging.getLogger("regenzet").exception("closing %r failed", closer)
 
 
 class Bootstrap:

@@ -366,6 +366,8 @@ def projections_status() -> None:
             rows.append((follower.name, shown, str(position), str(head), str(head - position)))
         _print_table(("read model", "schema", "position", "head", "lag"), rows)
     finally:
+        if followers:
+            followers[0].reader.close()  # one reader shared by every follower
         store.close()
         workshop.close()
 
@@ -432,6 +434,8 @@ def projections_rebuild(names: tuple[str, ...], batch: int, outdated: bool) -> N
         for follower in chosen:
             click.echo(f"{follower.name}: rebuilt up to position {follower.position()}")
     finally:
+        if followers:
+            followers[0].reader.close()  # one reader shared by every follower
         store.close()
         workshop.close()
 

@@ -82,19 +82,21 @@ class FollowerRunner:
         """Stops at a batch boundary: the batch being applied commits (with its position),
         no further batch starts; then closes what the runner opened."""
         self.stop_event.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-            if self.thread.is_alive():
-                logger.warning("followers still busy after %.0f s; stopping anyway", timeout)
-            else:
-                self.stopped_at = self._positions()
-        self.waker.close()
-        closables, self.closables = self.closables, []
-        for closable in closables:
-            try:
-                closable.close()
-            except Exception:  # shutting down: report, close the rest
-                logger.exception("closing %r failed", closable)
+        try:
+            if self.thread is not None:
+                self.thread.join(timeout)
+                if self.thread.is_alive():
+                    logger.warning("followers still busy after %.0f s; stopping anyway", timeout)
+                else:
+                    self.stopped_at = self._positions()
+        finally:  # whatever reading the positions raised, close everything
+            self.waker.close()
+            closables, self.closables = self.closables, []
+            for closable in closables:
+                try:
+                    closable.close()
+                except Exception:  # shutting down: report, close the rest
+                    logger.exception("closing %r failed", closable)
 
     def _positions(self) -> dict[str, int]:
         positions: dict[str, int] = {}

@@ -29,7 +29,7 @@ class SettingsError(ValueError):
 # The most connections one process opens to Postgres (REGENZET_DB_POOL_SIZE), and the least
 # that still gives every store one (adapters.backends.PoolShares).
 DEFAULT_DB_POOL_SIZE = 20
-MIN_DB_POOL_SIZE = 9
+MIN_DB_POOL_SIZE = 11
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
