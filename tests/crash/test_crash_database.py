@@ -4,7 +4,7 @@ API keeps running: during the outage it answers 503, afterwards it reconnects by
 Criteria as for the API crash: nothing acknowledged lost, no key applied twice, identical
 replays, gap-free versions, no 5xx but 503, read models equal a rebuild, the chain verifies.
 
-It runs on a private throwaway cluster (tests/crash/cluster.py) on loopback port 8543, never
+It runs on a private throwaway cluster (tests/crash/cluster.py) on a free loopback port, never
 on the shared server, and the cluster is always removed afterwards.
 """
 
@@ -27,7 +27,9 @@ from .stores import read_models_equal_a_rebuild, verify_audit_chain
 
 pytestmark = pytest.mark.postgres
 
-PORT = int(os.environ.get("REGENZET_CRASH_PG_PORT", "8543"))
+# REGENZET_CRASH_PG_PORT fixes the port; by default a free loopback port is taken per test, so
+# a cluster left behind by a killed run (or a second run beside this one) cannot collide.
+PORT = os.environ.get("REGENZET_CRASH_PG_PORT")
 WRITERS = 6
 
 
@@ -35,7 +37,7 @@ WRITERS = 6
 def cluster(postgres_dsn: str) -> Iterator[PrivateCluster]:
     # postgres_dsn: only where Postgres tests run (CI); the shared server is not touched.
     del postgres_dsn
-    private = PrivateCluster(PORT)
+    private = PrivateCluster(int(PORT) if PORT else free_port())
     try:
         private.start()
         yield private
