@@ -61,8 +61,34 @@ const auth: Middleware = {
   },
 };
 
+/** The newest log position this tab wrote (a write's `position`). */
+export const lastPosition = { value: 0 };
+
+// The read-model routes (they accept min_position): a read after this tab's own write waits,
+// server-side, until the read models have caught up with it, instead of showing the state
+// before the write until the next poll.
+const READ_MODEL_ROUTES = [
+  /^\/api\/v1\/(board|kpis|customers|vehicles|staff|inspections|repair-orders)$/,
+  /^\/api\/v1\/customers\/[^/]+\/portal$/,
+  /^\/api\/v1\/vehicles\/[^/]+\/profile$/,
+  /^\/api\/v1\/inspections\/[^/]+\/summary$/,
+  /^\/api\/v1\/technicians\/[^/]+\/workload$/,
+];
+
+export const readYourWrites: Middleware = {
+  onRequest({ request }) {
+    if (request.method !== "GET" || lastPosition.value <= 0) return request;
+    const url = new URL(request.url, window.location.origin);
+    if (url.searchParams.has("min_position")) return request;
+    if (!READ_MODEL_ROUTES.some((route) => route.test(url.pathname))) return request;
+    url.searchParams.set("min_position", String(lastPosition.value));
+    return new Request(url.toString(), request);
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: "" });
 api.use(auth);
+api.use(readYourWrites);
 
 type Outcome<T> = { data?: T; error?: unknown; response: Response };
 

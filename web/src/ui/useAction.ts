@@ -1,11 +1,11 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { notifications } from "@mantine/notifications";
-import { ApiProblem } from "../api/client";
+import { ApiProblem, lastPosition } from "../api/client";
 
 /**
  * A write from a button or form: runs once per click, shows the domain's refusal inline
- * (returned as `error`), and refreshes every cached read afterwards (the read models answer
- * with min_position so they have caught up with the write).
+ * (returned as `error`), and refreshes every cached read afterwards: the API client adds the
+ * write's position as min_position to read-model reads, so they have caught up with it.
  */
 export function useAction<TArgs, TResult>(
   run: (args: TArgs) => Promise<TResult>,
@@ -26,8 +26,4 @@ export function useAction<TArgs, TResult>(
   });
 }
 
-/** The newest log position this tab wrote: reads ask the read models to have caught up. */
-export const lastPosition = { value: 0 };
-export function minPosition(): number | undefined {
-  return lastPosition.value > 0 ? lastPosition.value : undefined;
-}
+export { lastPosition };
