@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import attrs
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import resolve_topic
 
 from regenzet.application.ports import EventLogReader, LogRow
 
@@ -70,6 +71,37 @@ class Projection(Protocol):
     tables: tuple[TableSpec, ...]
 
     def apply(self, event: DomainEventProtocol[Any], tx: ReadModelTx) -> None: ...
+
+
+def topic_filter(projection: object) -> Callable[[str], bool] | None:
+    """Whether the follower of ``projection`` must decode an event with a given stored
+    topic, or None when it must decode every event.
+
+    A projection that names the aggregate classes it ``cares`` about (the folding read models
+    do) ignores every other aggregate's events; its follower then skips them before decoding,
+    by topic, so an event no read model of that follower wants costs a string look-up instead
+    of a decode (issue 12: the directory read models ignored 420 of 420 events of a fleet's
+    repair orders and spent most of their time decoding them). A topic that does not resolve
+    is decoded, so the decoder reports it as before."""
+    cares = getattr(projection, "cares", None)
+    if not cares:
+        return None
+    bases = tuple(cls.Event for cls in cares)
+    wanted: dict[str, bool] = {}
+
+    def wants(topic: str) -> bool:
+        try:
+            return wanted[topic]
+        except KeyError:
+            pass
+        try:
+            found = resolve_topic(topic)
+        except Exception:  # an unknown topic: let the decoder fail the way it always has
+            return True
+        wanted[topic] = isinstance(found, type) and issubclass(found, bases)
+        return wanted[topic]
+
+    return wants
 
 
 @attrs.frozen
@@ -164,6 +196,7 @@ class Follower:
         self.reader = reader
         self.decode = decode
         self.batch = batch
+        self._wants = topic_filter(projection)
 
     @property
     def name(self) -> str:
@@ -192,7 +225,8 @@ class Follower:
         rows = self.reader.read(start, self.batch)
         if not rows:
             return 0
-        events = self.decode(rows)
+        wants = self._wants
+        events = self.decode(rows if wants is None else [r for r in rows if wants(r[3])])
         try:
             with self.store.transaction(self.name) as tx:
                 if tx.position() != start:
@@ -255,5 +289,6 @@ __all__ = [
     "SchemaOutdatedError",
     "StoreTx",
     "TableSpec",
+    "topic_filter",
     "wait_for_position",
 ]
