@@ -16,8 +16,8 @@ Postgres, in one run:
    with them alone, timed (read + decode + apply + commit, the product's ``Follower.step``) in CPU
    time of the thread that runs it (``time.thread_time``: the progress bar's refresh thread and the
    connection pools' workers are not the follower's cost, and with a follower that ignores most
-   events a tail takes a millisecond or two, so a single refresh inside it moved the process-wide
-   figure by a third) with the garbage collector paused, and in wall time. The figure is the best
+   events a tail takes a millisecond or two, so any other thread's work inside it weighs
+   heavily on a process-wide figure) with the garbage collector paused, and in wall time. The figure is the best
    round's tail events per CPU second, and its inverse, the time per event: on a 2-vCPU machine
    shared with other work, wall time mostly measures the neighbours (a read model that ignores
    every event came out 2x slower at one size than at another); CPU time is the cost the follower
