@@ -40,6 +40,7 @@ from regenzet.adapters.clock import ManualClock, SystemClock
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
+from regenzet.adapters.media_local import LocalMediaStorage
 from regenzet.adapters.persistence import memory_env, redact
 from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -58,6 +59,7 @@ from regenzet.application.directory_models import directory_projections
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
+from regenzet.application.media import MediaStorage
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -93,6 +95,7 @@ __all__ = [
     "http_services",
     "idempotency_store",
     "mailer",
+    "media_storage",
     "memory_env",
     "notification_followers",
     "openapi_document",
@@ -325,6 +328,15 @@ def mailer(settings: Settings) -> Mailer:
             password=settings.smtp_password,
         )
     return EmlFileMailer(settings.data_dir / "mail", settings.mail_from)
+
+
+def media_storage(settings: Settings) -> MediaStorage:
+    """The one choice of media backend: S3 with ``REGENZET_MEDIA_BACKEND=s3``, otherwise files
+    under ``<data dir>/media`` with tickets signed by a key in ``<data dir>/keys``. Tickets
+    and links expire by the real time, even under the demo's business clock."""
+    if settings.media.backend == "s3":
+        raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
+    return LocalMediaStorage.in_data_dir(settings.data_dir, SystemClock())
 
 
 def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
@@ -571,6 +583,8 @@ class Overrides:
     token_verifier: TokenVerifier | None = None
     chat_model: ChatModel | None = None
     workshop_type: type[Workshop] = Workshop
+    # Media storage (say a local one on a manual clock, or S3 on moto).
+    media_storage: MediaStorage | None = None
     # Run the followers in a background thread (the settings' choice by default); False
     # builds them for the caller to step (tests catch up explicitly).
     followers_in_process: bool | None = None
@@ -605,6 +619,7 @@ class Bootstrap:
         store = self.overrides.backend
         self.backend = _backend(store, settings) if store is not None else backend(settings)
         self._workshop: Workshop | None = None
+        self._media: MediaStorage | None = None
 
     @classmethod
     def from_env(cls, overrides: Overrides | None = None) -> Bootstrap:
@@ -634,6 +649,13 @@ class Bootstrap:
 
     def read_model_store(self) -> ReadModelStore:
         return self.backend.read_model_store()
+
+    @property
+    def media_storage(self) -> MediaStorage:
+        """Where media live (the override, or the settings' backend), built once."""
+        if self._media is None:
+            self._media = self.overrides.media_storage or media_storage(self.settings)
+        return self._media
 
     def event_log_reader(self) -> EventLogReader:
         return self.backend.event_log_reader(self.workshop)
