@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,7 @@ from regenzet.application.media import (
 )
 
 from ..conftest import START
+from ..media_support import form_body, in_chunks
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # bytes only: storage never sniffs
 
@@ -61,40 +63,64 @@ class _Response:
 
 
 class LocalHarness:
-    """The local adapter, driven through the calls its HTTP routes make."""
+    """The local adapter behind its own routes (``entrypoints/http/media_files.py``), called
+    over HTTP the way the browser calls them."""
 
     def __init__(self, root: Path) -> None:
+        from litestar import Litestar
+        from litestar.testing import TestClient
+
+        from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair
+        from regenzet.entrypoints.http.media_files import (
+            DOWNLOAD_PATH,
+            UPLOAD_PATH,
+            media_files_router,
+        )
+        from regenzet.entrypoints.http.problems import problem_handler
+        from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter
+
         self.clock = ManualClock(START)
-        self.storage = LocalMediaStorage(root / "media", b"k" * 32, self.clock)
-        self.local = self.storage
+        self.storage = LocalMediaStorage(
+            root / "media",
+            b"k" * 32,
+            self.clock,
+            upload_url=UPLOAD_PATH,
+            download_url=DOWNLOAD_PATH,
+        )
+        gatekeeper = Gatekeeper(
+            verifier=JwtTokenVerifier.local(LocalKeyPair.generate(), issuer="i", audience="a"),
+            per_ip=RateLimiter(0),
+            per_subject=RateLimiter(0),
+        )
+        app = Litestar(
+            route_handlers=[media_files_router(self.storage, gatekeeper)],
+            exception_handlers={Exception: problem_handler},
+        )
+        self.client = TestClient(app, raise_server_exceptions=False).__enter__()
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def now(self) -> datetime:
         return self.clock.now()
 
     def upload(self, ticket: UploadTicket, data: bytes, *, part_type: str | None = None) -> None:
-        with self.local.begin_upload(ticket.fields) as upload:
-            for start in range(0, len(data), 4096):
-                upload.write(data[start : start + 4096])
-            upload.finish(part_type)
+        body, content_type = form_body(ticket.fields, data, part_type=part_type)
+        response = self.client.post(
+            ticket.url, content=in_chunks(body), headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 204, response.text
 
     def fetch(self, url: str) -> Fetched:
-        from urllib.parse import parse_qsl, urlsplit
-
-        params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-        download = self.local.resolve_download(params)
-        return _Response(
-            200,
-            {
-                "content-type": download.content_type,
-                "content-disposition": download.content_disposition,
-            },
-            download.path.read_bytes(),
-        )
+        response = self.client.get(url)
+        return _Response(response.status_code, dict(response.headers), response.content)
 
 
 @pytest.fixture(params=["local"])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
-    return LocalHarness(tmp_path)
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    built = LocalHarness(tmp_path)
+    yield built
+    built.close()
 
 
 def digest(data: bytes) -> str:

@@ -134,6 +134,8 @@ def test_two_uploads_racing_on_one_ticket_keep_one(storage: LocalMediaStorage) -
         ("x-amz-checksum-sha256", "AAAA"),
         ("expires", "9999999999"),
         ("signature", "0" * 64),
+        ("signature", "é" * 64),  # not ASCII: still a refusal, not a TypeError
+        ("Content-Type", "\u0083¥ã"),
     ],
 )
 def test_a_changed_field_is_refused(storage: LocalMediaStorage, field: str, value: str) -> None:

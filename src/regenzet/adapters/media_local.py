@@ -441,7 +441,7 @@ class LocalMediaStorage:
             given["expires"],
         )
         signature = self._sign("upload", key, content_type, size, checksum, expires)
-        if not hmac.compare_digest(signature, given["signature"]):
+        if not hmac.compare_digest(signature.encode(), given["signature"].encode()):
             raise TicketRefusedError("the ticket's signature does not match its fields")
         # Signed by us, so well formed; checked again all the same (a leaked key, a bug).
         try:
@@ -481,7 +481,7 @@ class LocalMediaStorage:
         except KeyError as exc:
             raise TicketRefusedError(f"the download link lacks {exc.args[0]!r}") from None
         expected = self._sign("download", key, content_type, filename, disposition, expires)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise TicketRefusedError("the download link's signature does not match")
         if disposition not in {"inline", "attachment"} or not expires.isdigit():
             raise TicketRefusedError("the download link is malformed")

@@ -334,9 +334,17 @@ def media_storage(settings: Settings) -> MediaStorage:
     """The one choice of media backend: S3 with ``REGENZET_MEDIA_BACKEND=s3``, otherwise files
     under ``<data dir>/media`` with tickets signed by a key in ``<data dir>/keys``. Tickets
     and links expire by the real time, even under the demo's business clock."""
+    from regenzet.entrypoints.http.media_files import DOWNLOAD_PATH, UPLOAD_PATH
+
     if settings.media.backend == "s3":
         raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
-    return LocalMediaStorage.in_data_dir(settings.data_dir, SystemClock())
+    return LocalMediaStorage(
+        settings.data_dir / "media",
+        LocalMediaStorage.secret_in(settings.data_dir / "keys"),
+        SystemClock(),
+        upload_url=UPLOAD_PATH,
+        download_url=DOWNLOAD_PATH,
+    )
 
 
 def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
@@ -539,8 +547,10 @@ def http_services(
     read_models: ReadModelStore | None = None,
     audit: Verifier | None = None,
     chat_model: ChatModel | None = None,
+    media: MediaStorage | None = None,
 ) -> HttpServices:
-    """Everything the HTTP handlers need, for one workshop and store."""
+    """Everything the HTTP handlers need, for one workshop and store (and the settings' media
+    storage unless ``media`` is given; its signed routes when it is the local disk)."""
     from regenzet.application.quote_approval import QuoteApprovals
     from regenzet.entrypoints.http.routing import HttpServices
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
@@ -552,6 +562,7 @@ def http_services(
         else (None, None)
     )
     retention = timedelta(hours=settings.idempotency_retention_hours)
+    media = media if media is not None else media_storage(settings)
     return HttpServices(
         assistant=assistant,
         chat_turns=turns,
@@ -571,6 +582,8 @@ def http_services(
         ),
         # Links expire by the workshop's clock, the one the quote emails are dated by.
         quote_approvals=QuoteApprovals(workshop, signed_links(settings, workshop.clock)),
+        media=media,
+        media_files=media if isinstance(media, LocalMediaStorage) else None,
     )
 
 
@@ -738,6 +751,7 @@ class Bootstrap:
             read_models=read_models,
             audit=audit,
             chat_model=self.overrides.chat_model,
+            media=self.media_storage,
         )
         for closable in (audit.store, audit.reader, services.idempotency):
             closers.append(closable.close)
