@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from regenzet.adapters.clock import ManualClock
@@ -116,9 +118,73 @@ class LocalHarness:
         return _Response(response.status_code, dict(response.headers), response.content)
 
 
-@pytest.fixture(params=["local"])
+class S3Harness:
+    """The S3 adapter on moto's server over real HTTP: the browser's POST goes to the
+    presigned URL, the download to the presigned GET (moto does not check the POST policy:
+    ``tests/adapters/test_media_s3_policy.py`` checks the policy document itself)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        from regenzet.adapters.media_s3 import S3MediaStorage
+
+        options: dict[str, Any] = {
+            "region_name": "eu-central-1",
+            "endpoint_url": endpoint,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+        client = boto3.client(
+            "s3",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            **options,
+        )
+        bucket = f"media-{uuid4().hex[:12]}"
+        client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        key_id = boto3.client("kms", **options).create_key()["KeyMetadata"]["KeyId"]
+        self.storage = S3MediaStorage(client, bucket, key_id)
+
+    def close(self) -> None:
+        pass
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def upload(self, ticket: UploadTicket, data: bytes, *, part_type: str | None = None) -> None:
+        body, content_type = form_body(ticket.fields, data, part_type=part_type)
+        response = httpx.post(ticket.url, content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 204, response.text
+
+    def fetch(self, url: str) -> Fetched:
+        response = httpx.get(url)
+        return _Response(response.status_code, dict(response.headers), response.content)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on a free loopback port, for the whole run."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    built = LocalHarness(tmp_path)
+    if request.param == "local":
+        built: LocalHarness | S3Harness = LocalHarness(tmp_path)
+    else:
+        built = S3Harness(request.getfixturevalue("moto_endpoint"))
     yield built
     built.close()
 

@@ -379,3 +379,30 @@ def test_the_ticket_url_is_the_mounted_route_documented_as_a_form(rig: Rig) -> N
     ]
     assert "security" not in upload or upload["security"] in ([], [{}])
     assert document["paths"][DOWNLOAD_PATH]["get"]["operationId"] == "downloadMediaFile"
+
+
+def test_the_signed_routes_are_not_mounted_when_media_live_in_s3(tmp_path: Path) -> None:
+    import boto3
+
+    from regenzet.adapters.media_s3 import S3MediaStorage
+
+    client = boto3.client(
+        "s3", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    boot = Bootstrap(
+        Settings(data_dir=tmp_path, database_url=None),
+        Overrides(
+            backend=memory_env(),
+            media_storage=S3MediaStorage(client, "regenzet-media", "alias/media"),
+            followers_in_process=False,
+        ),
+    )
+    parts = boot.http_parts()
+    try:
+        assert parts.services.media is boot.media_storage
+        assert parts.services.media_files is None
+        app = create_app(parts.services)
+        assert not [route for route in app.routes if route.path.startswith("/api/v1/media-files")]
+    finally:
+        parts.close()
+        boot.close()

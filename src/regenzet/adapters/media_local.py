@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -45,7 +44,6 @@ import attrs
 
 from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.media import (
-    MAX_TICKET_SECONDS,
     PENDING_PREFIX,
     MediaObjectMissing,
     StoredObject,
@@ -53,7 +51,10 @@ from regenzet.application.media import (
     UploadRefusedError,
     UploadTicket,
     UploadTooLargeError,
+    check_content_type,
     check_key,
+    check_upload,
+    content_disposition,
 )
 from regenzet.application.ports import Clock
 
@@ -85,9 +86,6 @@ UPLOAD_FIELDS = (
 MAX_LINK_SECONDS = 7 * 24 * 3600
 CHUNK = 1024 * 1024
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# A bare media type (no parameters): it goes into a signed field and a response header.
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _UNTYPED = {"", "application/octet-stream"}
 
 P = ParamSpec("P")
@@ -121,36 +119,8 @@ def media_key_path(root: Path, key: str) -> Path:
     return path
 
 
-def _check_type(content_type: str) -> str:
-    if not isinstance(content_type, str) or not _MEDIA_TYPE.fullmatch(content_type):
-        raise ValueError(f"not a bare lower-case media type: {content_type!r}")
-    return content_type
-
-
 def _b64_digest(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
-
-
-def _disposition(filename: str, inline: bool) -> str:
-    """``Content-Disposition`` naming ``filename`` (RFC 6266): an ASCII fallback plus the UTF-8
-    name (RFC 8187), with quotes, backslashes, separators and control characters removed."""
-    cleaned = (
-        "".join(
-            ch for ch in filename if ch.isprintable() and ch not in '"\\/' and ch not in "\r\n"
-        ).strip()
-        or "download"
-    )
-    fallback = "".join(ch if 32 <= ord(ch) < 127 else "_" for ch in cleaned)
-    encoded = "".join(
-        ch if ch.isascii() and (ch.isalnum() or ch in "!#$&+-.^_`|~") else _pct(ch)
-        for ch in cleaned
-    )
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
-
-
-def _pct(ch: str) -> str:
-    return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
 
 
 @attrs.frozen
@@ -256,16 +226,10 @@ class LocalMediaStorage:
     def issue_upload(
         self, key: str, *, content_type: str, size: int, sha256: str, expires_in: int
     ) -> UploadTicket:
+        check_upload(
+            key, content_type=content_type, size=size, sha256=sha256, expires_in=expires_in
+        )
         self._path(key)
-        if not key.startswith(PENDING_PREFIX):
-            raise ValueError(f"uploads go under {PENDING_PREFIX!r}, not {key!r}")
-        _check_type(content_type)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError("an upload is at least one byte")
-        if not _SHA256_HEX.fullmatch(sha256):
-            raise ValueError("sha256 is 64 lower-case hex digits")
-        if not 1 <= expires_in <= MAX_TICKET_SECONDS:
-            raise ValueError(f"a ticket lives 1 to {MAX_TICKET_SECONDS} seconds")
         expires = int(self.clock.now().timestamp()) + expires_in
         checksum = _b64_digest(sha256)
         fields = {
@@ -317,7 +281,7 @@ class LocalMediaStorage:
     @_disk_boundary
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         path = self._path(key)
-        _check_type(content_type)
+        check_content_type(content_type)
         temp = self._incoming()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -379,7 +343,7 @@ class LocalMediaStorage:
         inline: bool = False,
     ) -> str:
         self._path(key)
-        _check_type(content_type)
+        check_content_type(content_type)
         if not 1 <= expires_in <= MAX_LINK_SECONDS:
             raise ValueError(f"a download link lives 1 to {MAX_LINK_SECONDS} seconds")
         expires = str(int(self.clock.now().timestamp()) + expires_in)
@@ -490,7 +454,7 @@ class LocalMediaStorage:
             raise TicketRefusedError("the download link has expired")
         try:
             path = self._path(key)
-            _check_type(content_type)
+            check_content_type(content_type)
         except ValueError as exc:
             raise TicketRefusedError(f"the download link is refused: {exc}") from None
         try:
@@ -503,7 +467,7 @@ class LocalMediaStorage:
             path=path,
             size=stat.st_size,
             content_type=content_type,
-            content_disposition=_disposition(filename, disposition == "inline"),
+            content_disposition=content_disposition(filename, inline=disposition == "inline"),
             max_age=remaining,
         )
 

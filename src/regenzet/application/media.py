@@ -45,6 +45,51 @@ def check_key(key: str) -> str:
     return key
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# A bare media type (no parameters): it goes into a signed field and a response header.
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
+def check_content_type(content_type: str) -> str:
+    """``content_type`` when it is a bare lower-case media type; ``ValueError`` otherwise."""
+    if not isinstance(content_type, str) or not _MEDIA_TYPE.fullmatch(content_type):
+        raise ValueError(f"not a bare lower-case media type: {content_type!r}")
+    return content_type
+
+
+def check_upload(key: str, *, content_type: str, size: int, sha256: str, expires_in: int) -> None:
+    """What every adapter's ``issue_upload`` refuses (``ValueError``): a key that is not a
+    plain key under ``pending/``, a malformed type, an empty upload, a SHA-256 that is not 64
+    lower-case hex digits, a lifetime outside 1..``MAX_TICKET_SECONDS``."""
+    check_key(key)
+    if not key.startswith(PENDING_PREFIX):
+        raise ValueError(f"uploads go under {PENDING_PREFIX!r}, not {key!r}")
+    check_content_type(content_type)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError("an upload is at least one byte")
+    if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
+        raise ValueError("sha256 is 64 lower-case hex digits")
+    if isinstance(expires_in, bool) or not 1 <= expires_in <= MAX_TICKET_SECONDS:
+        raise ValueError(f"a ticket lives 1 to {MAX_TICKET_SECONDS} seconds")
+
+
+def content_disposition(filename: str, *, inline: bool) -> str:
+    """``Content-Disposition`` naming ``filename`` (RFC 6266): an ASCII fallback plus the UTF-8
+    name (RFC 8187), without quotes, backslashes, slashes or control characters, so a stored
+    file name can never break out of the header or name a path."""
+    cleaned = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/').strip()
+    cleaned = cleaned or "download"
+    fallback = "".join(ch if 32 <= ord(ch) < 127 else "_" for ch in cleaned)
+    encoded = "".join(
+        ch
+        if ch.isascii() and (ch.isalnum() or ch in "!#$&+-.^_`|~")
+        else "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
+        for ch in cleaned
+    )
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
 @dataclass(frozen=True, slots=True)
 class UploadTicket:
     """What the browser needs to upload one object: POST ``fields`` then the file (as the

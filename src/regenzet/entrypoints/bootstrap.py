@@ -41,6 +41,7 @@ from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalToke
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
 from regenzet.adapters.media_local import LocalMediaStorage
+from regenzet.adapters.media_s3 import S3MediaStorage
 from regenzet.adapters.persistence import memory_env, redact
 from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -307,6 +308,24 @@ def _aws_client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
+def _s3_client() -> Any:
+    """S3 for presigning: SigV4 and virtual-hosted addressing, so the URLs name the regional
+    endpoint (``https://BUCKET.s3.REGION.amazonaws.com/``); boto3's default names the global
+    one for a presigned POST, which S3 answers with a 307 the browser's CORS POST does not
+    follow. The region, credentials and any ``AWS_ENDPOINT_URL`` come from the environment."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "virtual"},
+            retries={"mode": "standard", "max_attempts": 5},
+        ),
+    )
+
+
 def publisher(settings: Settings) -> Publisher:
     """SNS when ``REGENZET_SNS_TOPIC_ARN`` is set, else ``$REGENZET_DATA_DIR/events.jsonl``."""
     if settings.sns_topic_arn is not None:
@@ -336,8 +355,11 @@ def media_storage(settings: Settings) -> MediaStorage:
     and links expire by the real time, even under the demo's business clock."""
     from regenzet.entrypoints.http.media_files import DOWNLOAD_PATH, UPLOAD_PATH
 
-    if settings.media.backend == "s3":
-        raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
+    media = settings.media
+    if media.backend == "s3":
+        if media.bucket is None or media.kms_key_id is None:  # refused by the settings too
+            raise SettingsError("REGENZET_MEDIA_BUCKET and REGENZET_MEDIA_KMS_KEY_ID are needed")
+        return S3MediaStorage(_s3_client(), media.bucket, media.kms_key_id)
     return LocalMediaStorage(
         settings.data_dir / "media",
         LocalMediaStorage.secret_in(settings.data_dir / "keys"),
