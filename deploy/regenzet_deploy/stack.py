@@ -507,9 +507,11 @@ class RegenzetStack(Stack):
             "REGENZET_MAIL_FROM": cfg.mail_from,
             "REGENZET_PUBLIC_URL": cfg.web_origin,
             "REGENZET_AUDIT_KMS_KEY_ID": self.audit_key.key_arn,
-            # The bucket for the media adapter (issue 13; nothing reads it yet) and the model
-            # the assistant's Bedrock adapter calls (docs/deploy.md, "Configuration").
+            # Media in S3 (ADR 0040): presigned POST/GET on the bucket, SSE-KMS with its key;
+            # and the model the assistant's Bedrock adapter calls (docs/deploy.md).
+            "REGENZET_MEDIA_BACKEND": "s3",
             "REGENZET_MEDIA_BUCKET": self.media.bucket_name,
+            "REGENZET_MEDIA_KMS_KEY_ID": self.key.key_arn,
             "REGENZET_BEDROCK_MODEL_ID": cfg.bedrock_model_id,
         }
         common_secrets = {
@@ -596,6 +598,31 @@ class RegenzetStack(Stack):
                 resources=[self.media.arn_for_objects("*")],
             )
         )
+        # Confirming an upload (ADR 0040): copy it out of pending/ into media/ and delete it
+        # (also when it is refused), and write the preview and thumbnail beside it.
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ConfirmedMedia",
+                actions=["s3:PutObject"],
+                resources=[self.media.arn_for_objects("media/*")],
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DiscardUploads",
+                actions=["s3:DeleteObject"],
+                resources=[self.media.arn_for_objects("pending/*")],
+            )
+        )
+        # Without ListBucket, HeadObject of a key not uploaded yet answers 403 instead of 404,
+        # and a confirm before the upload would look like an outage (503), not 409.
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="MediaExists",
+                actions=["s3:ListBucket"],
+                resources=[self.media.bucket_arn],
+            )
+        )
         api_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="MediaKey",
@@ -630,6 +657,12 @@ class RegenzetStack(Stack):
                 ".Arn>/*]",
                 "Downloads are presigned per media object; object keys are not known in "
                 "advance. Read only, this bucket only.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*]",
+                "Confirmed media are copied under media/ with a server-chosen key per upload "
+                "(and their preview and thumbnail beside them); nothing else can be written.",
             ),
         )
 

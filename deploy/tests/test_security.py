@@ -181,13 +181,18 @@ def test_the_email_function_sends_only_as_the_configured_sender(template: Templa
     assert "*" not in json.dumps(ses[0]["Resource"])
 
 
-def test_media_uploads_are_limited_to_the_pending_prefix(template: Template) -> None:
-    puts = [
-        s
-        for s in _role_statements(template, "ApiTaskTaskRole")
-        if any(a.startswith("s3:PutObject") for a in _actions(s))
-    ]
-    assert puts and all("/pending/*" in json.dumps(s["Resource"]) for s in puts)
+def test_media_writes_are_limited_to_the_pending_and_media_prefixes(template: Template) -> None:
+    """The browser's presigned POST names one exact key (the policy); the role itself may
+    write only under pending/ (uploads) and media/ (confirmed copies, previews), and delete
+    only under pending/: confirmed evidence is never deleted by the API."""
+    statements = _role_statements(template, "ApiTaskTaskRole")
+    puts = [s for s in statements if any(a.startswith("s3:PutObject") for a in _actions(s))]
+    assert puts
+    for statement in puts:
+        resource = json.dumps(statement["Resource"])
+        assert "/pending/*" in resource or "/media/*" in resource, resource
+    deletes = [s for s in statements if any(a.startswith("s3:Delete") for a in _actions(s))]
+    assert deletes and all("/pending/*" in json.dumps(s["Resource"]) for s in deletes)
 
 
 def test_everything_at_rest_is_encrypted(template: Template) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from regenzet.application.errors import ApplicationError
@@ -184,3 +184,18 @@ class MediaStorage(Protocol):
         """Keys under ``pending/`` stored before ``moment`` (for the sweep of unconfirmed
         uploads; S3 has a lifecycle rule for the same)."""
         ...
+
+
+def sweep_pending(storage: MediaStorage, now: datetime, older_than: timedelta) -> list[str]:
+    """Deletes the uploads never confirmed within ``older_than`` (their tickets expired
+    minutes after issue, so nothing can still be on its way) and returns their keys. A later
+    confirm of one finds it missing, as if it had never been uploaded. Idempotent."""
+    if older_than <= timedelta(0):
+        raise ValueError("only uploads older than a positive age are swept")
+    swept = []
+    for key in storage.pending_older_than(now - older_than):
+        if not key.startswith(PENDING_PREFIX):  # never anything confirmed
+            continue
+        storage.delete(key)
+        swept.append(key)
+    return swept
