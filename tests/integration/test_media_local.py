@@ -74,6 +74,16 @@ def test_the_secret_is_created_once_readable_only_by_the_owner(tmp_path: Path) -
     assert stat.S_IMODE((tmp_path / "keys" / "media-secret").stat().st_mode) == 0o600
     assert LocalMediaStorage.secret_in(tmp_path / "keys") == first
     assert len(first) == 64
+    assert [p.name for p in (tmp_path / "keys").iterdir()] == ["media-secret"]
+
+
+def test_processes_starting_together_agree_on_one_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(lambda _: LocalMediaStorage.secret_in(tmp_path / "k"), range(32)))
+    assert len(secrets) == 1
+    assert len(next(iter(secrets))) == 64
 
 
 def test_an_accepted_upload_keeps_the_object_and_its_sidecar(storage: LocalMediaStorage) -> None:

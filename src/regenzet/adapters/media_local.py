@@ -32,6 +32,7 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -199,13 +200,16 @@ class LocalMediaStorage:
         path = directory / "media-secret"
         if not path.exists():
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Written whole, then linked into place: a process starting at the same moment
+            # never reads a half-written key, and the first link wins.
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=".media-secret-")  # 0600
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-            else:
                 with os.fdopen(fd, "w") as out:
                     out.write(secrets.token_hex(32))
+                with contextlib.suppress(FileExistsError):
+                    os.link(temp, path)
+            finally:
+                os.unlink(temp)
         return path.read_text().strip().encode()
 
     # -- paths -----------------------------------------------------------------------------
