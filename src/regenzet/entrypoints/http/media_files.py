@@ -195,20 +195,25 @@ class _Receiver:
         self.before_file = 0
         self.file_ended = False
 
-    def feed(self, parser: PushMultipartParser, chunk: bytes) -> None:
-        if self.upload is None:
-            self.before_file += len(chunk)
-            if self.before_file > MAX_BYTES_BEFORE_FILE + READ_CHUNK:
-                raise ApiError(400, "invalid-request", "no file after the ticket's fields")
-        for event in parser.parse(chunk):
-            if isinstance(event, MultipartSegment):
-                self.segment(event)
-            elif event is None:
-                self.end()
-            else:
-                self.data(event)
-            if self.file_ended:
-                return
+    def feed(self, parser: PushMultipartParser, received: bytes) -> None:
+        """Parses what the server received in slices of ``READ_CHUNK``, so the fields' budget
+        and the signed size are checked however large the server's chunks are; stops at the
+        end of the file."""
+        for start in range(0, len(received), READ_CHUNK):
+            chunk = received[start : start + READ_CHUNK]
+            if self.upload is None:
+                self.before_file += len(chunk)
+                if self.before_file > MAX_BYTES_BEFORE_FILE + READ_CHUNK:
+                    raise ApiError(400, "invalid-request", "no file after the ticket's fields")
+            for event in parser.parse(chunk):
+                if isinstance(event, MultipartSegment):
+                    self.segment(event)
+                elif event is None:
+                    self.end()
+                else:
+                    self.data(event)
+                if self.file_ended:
+                    return
 
     def segment(self, segment: MultipartSegment) -> None:
         if self.upload is not None:
@@ -284,12 +289,7 @@ async def upload_media_file(request: Request[Any, Any, Any], files: Files) -> No
     try:
         try:
             async for received in request.stream():
-                # Parsed in slices, so the fields' budget and the signed size are checked
-                # however large the server's chunks are.
-                for start in range(0, len(received), READ_CHUNK):
-                    receiver.feed(parser, received[start : start + READ_CHUNK])
-                    if receiver.file_ended:
-                        break
+                receiver.feed(parser, received)
                 if receiver.file_ended:
                     break  # what follows the file is not read (S3 ignores it too)
         except MultipartError as exc:
