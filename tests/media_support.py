@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 
 def form_parts(
@@ -50,3 +52,19 @@ def form_body(
 def in_chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
     for start in range(0, len(body), size):
         yield body[start : start + size]
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server on a free loopback port (real HTTP, for presigned POSTs and GETs)."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +28,7 @@ from regenzet.application.media import (
 )
 
 from ..conftest import START
-from ..media_support import form_body, in_chunks
+from ..media_support import form_body, in_chunks, moto_server
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # bytes only: storage never sniffs
 
@@ -163,20 +162,10 @@ class S3Harness:
         return _Response(response.status_code, dict(response.headers), response.content)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    """moto's server on a free loopback port, for the whole run."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(params=["local", "s3"])

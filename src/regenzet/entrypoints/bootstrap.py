@@ -312,18 +312,27 @@ def _s3_client() -> Any:
     """S3 for presigning: SigV4 and virtual-hosted addressing, so the URLs name the regional
     endpoint (``https://BUCKET.s3.REGION.amazonaws.com/``); boto3's default names the global
     one for a presigned POST, which S3 answers with a 307 the browser's CORS POST does not
-    follow. The region, credentials and any ``AWS_ENDPOINT_URL`` come from the environment."""
+    follow. The region, credentials and any ``AWS_ENDPOINT_URL`` come from the environment;
+    an endpoint that is not AWS's (moto's server, MinIO) has no bucket subdomains, so it is
+    addressed by path."""
+    from urllib.parse import urlsplit
+
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "s3",
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "virtual"},
-            retries={"mode": "standard", "max_attempts": 5},
-        ),
-    )
+    def client(addressing: str) -> Any:
+        return boto3.client(
+            "s3",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing},
+                retries={"mode": "standard", "max_attempts": 5},
+            ),
+        )
+
+    s3 = client("virtual")
+    host = urlsplit(str(s3.meta.endpoint_url)).hostname or ""
+    return s3 if host.endswith(".amazonaws.com") else client("path")
 
 
 def publisher(settings: Settings) -> Publisher:
