@@ -193,6 +193,8 @@ def test_media_writes_are_limited_to_the_pending_and_media_prefixes(template: Te
         assert "/pending/*" in resource or "/media/*" in resource, resource
     deletes = [s for s in statements if any(a.startswith("s3:Delete") for a in _actions(s))]
     assert deletes and all("/pending/*" in json.dumps(s["Resource"]) for s in deletes)
+    # ListBucket, so that a key not uploaded yet answers 404 (not 403) to HeadObject.
+    assert any("s3:ListBucket" in _actions(s) for s in statements)
 
 
 def test_everything_at_rest_is_encrypted(template: Template) -> None:
