@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import anyio
 import pytest
 from litestar.testing import TestClient
 
@@ -239,7 +241,7 @@ def test_a_body_that_is_not_a_form_is_refused(rig: Rig) -> None:
     problem_of(response, 400, "invalid-request")
 
 
-def test_a_form_without_the_file_or_with_fields_after_it_is_refused(rig: Rig) -> None:
+def test_a_form_without_the_file_is_refused(rig: Rig) -> None:
     ticket = rig.ticket()
     body, content_type = form_body(ticket.fields, JPEG, boundary="zz")
     fields_only = body.split(b'--zz\r\nContent-Disposition: form-data; name="file"')[0]
@@ -250,6 +252,151 @@ def test_a_form_without_the_file_or_with_fields_after_it_is_refused(rig: Rig) ->
     missing = {k: v for k, v in ticket.fields.items() if k != "signature"}
     assert "signature" in problem_of(rig.post(missing), 403, "ticket-refused")
     assert ticket.key not in rig.leftovers()
+
+
+def test_a_field_after_the_file_is_refused_and_nothing_kept(rig: Rig) -> None:
+    ticket = rig.ticket()
+    body, content_type = form_body(ticket.fields, JPEG, boundary="zz")
+    extra = b'--zz\r\nContent-Disposition: form-data; name="acl"\r\n\r\npublic-read\r\n'
+    body = body.removesuffix(b"--zz--\r\n") + extra + b"--zz--\r\n"
+    response = rig.client.post(
+        UPLOAD_PATH, content=in_chunks(body), headers={"Content-Type": content_type}
+    )
+    assert "none after it" in problem_of(response, 403, "ticket-refused")
+    assert ticket.key not in rig.leftovers()
+    assert rig.post(ticket.fields).status_code == 204  # the ticket was not spent
+
+
+@pytest.mark.parametrize("twice", ["key", "KEY"])
+def test_a_field_given_twice_is_refused(rig: Rig, twice: str) -> None:
+    ticket = rig.ticket()
+    fields = list(ticket.fields.items())
+    # The duplicate takes the signature's place, so the part count stays within bounds.
+    doubled = dict([*fields[:1], *fields[1:-1]])
+    head, tail, content_type = form_parts(doubled, part_type="image/jpeg")
+    duplicate = f'Content-Disposition: form-data; name="{twice}"\r\n\r\n{ticket.fields["key"]}\r\n'
+    boundary = content_type.split("boundary=")[1]
+    head = f"--{boundary}\r\n{duplicate}".encode() + head
+    response = rig.client.post(
+        UPLOAD_PATH, content=head + JPEG + tail, headers={"Content-Type": content_type}
+    )
+    assert "twice" in problem_of(response, 403, "ticket-refused")
+    assert ticket.key not in rig.leftovers()
+
+
+def test_a_form_with_too_many_parts_is_refused(rig: Rig) -> None:
+    ticket = rig.ticket()
+    fields = {**ticket.fields, "acl": "public-read", "x-amz-meta-a": "b"}
+    response = rig.post(fields)
+    problem_of(response, 400, "invalid-request")
+    assert ticket.key not in rig.leftovers()
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+
+
+# -- uploads in flight, driven below the test client so a body can pause mid-way ----------
+
+Step = bytes | Callable[[], Awaitable[None]]
+
+
+async def _drive(app: Any, content_type: str, steps: list[Step]) -> tuple[int, bytes]:
+    """One upload straight into the ASGI app: each ``bytes`` step is a body chunk, each
+    callable is awaited between chunks (another request, a clock jump, a stall)."""
+    queue = list(steps)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        while queue:
+            step = queue.pop(0)
+            if isinstance(step, bytes):
+                return {"type": "http.request", "body": step, "more_body": True}
+            await step()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": UPLOAD_PATH,
+        "raw_path": UPLOAD_PATH.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", content_type.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
+
+
+def _split(rig: Rig, ticket: UploadTicket) -> tuple[bytes, bytes, str]:
+    """The body up to half the file, the rest, and the body's type."""
+    body, content_type = form_body(ticket.fields, JPEG, part_type="image/jpeg")
+    middle = len(body) - len(JPEG) // 2
+    return body[:middle], body[middle:], content_type
+
+
+def test_a_second_upload_with_a_ticket_in_flight_is_refused_at_once(rig: Rig) -> None:
+    ticket = rig.ticket()
+    first, rest, content_type = _split(rig, ticket)
+    app = rig.client.app
+    second: list[tuple[int, bytes]] = []
+
+    async def meanwhile() -> None:
+        incoming = sorted((rig.storage.root / ".incoming").iterdir())
+        second.append(await _drive(app, content_type, [first, rest]))
+        assert sorted((rig.storage.root / ".incoming").iterdir()) == incoming  # nothing written
+
+    status, _ = anyio.run(_drive, app, content_type, [first, meanwhile, rest])
+    assert status == 204
+    ((refused, problem),) = second
+    assert refused == 403
+    assert b"under way" in problem
+    assert rig.storage.read(ticket.key) == JPEG
+
+
+def test_an_upload_still_arriving_when_the_ticket_and_its_grace_run_out_is_refused(
+    rig: Rig,
+) -> None:
+    ticket = rig.ticket()
+    first, rest, content_type = _split(rig, ticket)
+
+    async def later() -> None:
+        rig.clock.advance(timedelta(seconds=300 + rig.storage.finish_grace_seconds + 1))
+
+    status, problem = anyio.run(_drive, rig.client.app, content_type, [first, later, rest])
+    assert status == 403
+    assert b"expired before the file arrived" in problem
+    assert ticket.key not in rig.leftovers()
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+
+
+def test_a_body_that_trickles_is_cut_off_and_leaves_the_ticket_usable(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rig.storage, "upload_seconds", 0.3)
+    ticket = rig.ticket()
+    first, _rest, content_type = _split(rig, ticket)
+
+    async def stall() -> None:
+        await anyio.sleep(30)
+
+    started = time.monotonic()
+    status, problem = anyio.run(_drive, rig.client.app, content_type, [first, stall])
+    assert status == 408
+    assert b"request-timeout" in problem
+    assert time.monotonic() - started < 10
+    assert ticket.key not in rig.leftovers()
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+    monkeypatch.undo()
+    assert rig.post(ticket.fields).status_code == 204
 
 
 # -- downloads -----------------------------------------------------------------------------

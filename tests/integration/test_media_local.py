@@ -121,15 +121,63 @@ def test_a_ticket_is_used_once(storage: LocalMediaStorage) -> None:
     assert leftovers(storage) == []
 
 
-def test_two_uploads_racing_on_one_ticket_keep_one(storage: LocalMediaStorage) -> None:
+def test_one_ticket_drives_one_upload_at_a_time(storage: LocalMediaStorage) -> None:
     issued = ticket(storage)
     first = storage.begin_upload(issued.fields)
-    second = storage.begin_upload(issued.fields)  # both past the early check
+    with pytest.raises(TicketRefusedError, match="under way"):
+        storage.begin_upload(issued.fields)  # refused before a byte of it is written
+    assert len(list((storage.root / ".incoming").iterdir())) == 1  # the first one's only
     first.write(DATA)
-    second.write(DATA)
     first.finish()
     with pytest.raises(TicketRefusedError, match="already used"):
-        second.finish()
+        send(storage, issued.fields)
+    assert leftovers(storage) == [f".meta/{issued.key}.json", issued.key]
+
+
+def test_a_refused_or_abandoned_upload_releases_the_ticket(storage: LocalMediaStorage) -> None:
+    issued = ticket(storage)
+    with pytest.raises(UploadRefusedError):
+        send(storage, issued.fields, DATA[:-1] + b"\x00")
+    with storage.begin_upload(issued.fields) as upload:
+        upload.write(DATA[:10])  # the client goes away
+    send(storage, issued.fields)
+    assert storage.read(issued.key) == DATA
+
+
+def test_an_upload_finishing_past_the_expiry_and_its_grace_is_refused(
+    storage: LocalMediaStorage, clock: ManualClock
+) -> None:
+    late, in_time = ticket(storage, expires_in=60), ticket(storage, expires_in=60)
+    with storage.begin_upload(late.fields) as slow, storage.begin_upload(in_time.fields) as ok:
+        slow.write(DATA)
+        ok.write(DATA)
+        clock.advance(timedelta(seconds=60 + storage.finish_grace_seconds))
+        ok.finish()  # within the grace
+        clock.advance(timedelta(seconds=1))
+        with pytest.raises(TicketRefusedError, match="expired before the file arrived"):
+            slow.finish()
+    assert leftovers(storage) == [f".meta/{in_time.key}.json", in_time.key]
+
+
+def test_a_failure_to_put_the_file_in_place_keeps_nothing_and_spends_nothing(
+    storage: LocalMediaStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from regenzet.application.errors import StoreUnavailableError
+
+    issued = ticket(storage)
+
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(storage, "_place", disk_full)
+        with pytest.raises(StoreUnavailableError):
+            send(storage, issued.fields)
+    assert leftovers(storage) == []  # no part, no sidecar
+    assert list((storage.root / ".used").iterdir()) == []
+    send(storage, issued.fields)  # the retry with the same ticket is accepted
     assert leftovers(storage) == [f".meta/{issued.key}.json", issued.key]
 
 
@@ -246,6 +294,7 @@ def test_settings_read_the_media_environment() -> None:
             "REGENZET_MEDIA_TICKET_SECONDS": "120",
             "REGENZET_MEDIA_URL_SECONDS": "600",
             "REGENZET_MEDIA_PENDING_HOURS": "6",
+            "REGENZET_MEDIA_UPLOAD_SECONDS": "90",
         }
     )
     assert (media.backend, media.bucket, media.kms_key_id) == (
@@ -255,6 +304,7 @@ def test_settings_read_the_media_environment() -> None:
     )
     assert (media.max_photo_bytes, media.max_video_bytes) == (1000, 2000)
     assert (media.ticket_seconds, media.url_seconds, media.pending_hours) == (120, 600, 6)
+    assert media.upload_seconds == 90
     assert media.max_bytes_for("image/heic") == 1000
     assert media.max_bytes_for("video/quicktime") == 2000
     assert media.max_bytes_for("image/svg+xml") is None

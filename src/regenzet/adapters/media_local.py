@@ -9,7 +9,8 @@ Layout under the root (``<data dir>/media``)::
     pending/..., media/...      the objects, one file per key (keys map to paths one to one)
     .meta/<key>.json           sidecar: content type, size, sha256, stored_at, inode
     .incoming/<uuid>.part      an upload being received (renamed into place once verified)
-    .used/<expires>-<sig>      a ticket that was accepted (created with O_EXCL: single use)
+    .used/<expires>-<sig>.inflight  a ticket an upload is running on (O_EXCL: one at a time)
+    .used/<expires>-<sig>      a ticket that was spent (the claim renamed once the file is kept)
 
 A key is a ``/``-separated path of segments made of letters, digits, ``.``, ``_``, ``-``,
 none starting with a dot (so no ``..``, and no key reaches the dot-directories); a backslash,
@@ -85,6 +86,10 @@ UPLOAD_FIELDS = (
 )
 # A download link lives at most a week (S3's presigned GET limit).
 MAX_LINK_SECONDS = 7 * 24 * 3600
+# An upload begun before its ticket expired may finish this long after it, no later.
+FINISH_GRACE_SECONDS = 60
+# The upload route's wall-clock limit on receiving one body (REGENZET_MEDIA_UPLOAD_SECONDS).
+UPLOAD_SECONDS = 600
 CHUNK = 1024 * 1024
 
 _UNTYPED = {"", "application/octet-stream"}
@@ -178,10 +183,16 @@ class LocalMediaStorage:
         *,
         upload_url: str = UPLOAD_PATH,
         download_url: str = DOWNLOAD_PATH,
+        upload_seconds: float = UPLOAD_SECONDS,
+        finish_grace_seconds: int = FINISH_GRACE_SECONDS,
     ) -> None:
         if len(secret) < 32:
             raise ValueError("the media secret must be at least 32 bytes")
+        if upload_seconds <= 0 or finish_grace_seconds < 0:
+            raise ValueError("the upload deadline is positive and the grace not negative")
         self.root = root
+        self.upload_seconds = upload_seconds
+        self.finish_grace_seconds = finish_grace_seconds
         self._secret = secret
         self.clock = clock
         self.upload_url = upload_url
@@ -429,15 +440,32 @@ class LocalMediaStorage:
             sha256 = base64.b64decode(checksum, validate=True).hex()
         except (binascii.Error, ValueError):
             raise TicketRefusedError("the ticket's checksum is not base64") from None
-        return LocalUpload(
-            self,
-            key=key,
-            path=path,
-            content_type=content_type,
-            size=int(size),
-            sha256=sha256,
-            marker=marker,
-        )
+        # One upload at a time per ticket: the claim is released on any refusal (the ticket
+        # stays usable) and becomes the spent marker once the file is kept.
+        claim = marker.with_name(f"{marker.name}.inflight")
+        try:
+            os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise TicketRefusedError("an upload with this ticket is already under way") from None
+        except OSError as exc:
+            raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
+        try:
+            if marker.exists():  # spent between the first look and the claim
+                raise TicketRefusedError("the upload ticket was already used")
+            return LocalUpload(
+                self,
+                key=key,
+                path=path,
+                content_type=content_type,
+                size=int(size),
+                sha256=sha256,
+                marker=marker,
+                claim=claim,
+                finish_by=int(expires) + self.finish_grace_seconds,
+            )
+        except BaseException:
+            claim.unlink(missing_ok=True)
+            raise
 
     def resolve_download(self, params: Mapping[str, str]) -> LocalDownload:
         """What a download link serves, once its signature and expiry are checked
@@ -502,14 +530,20 @@ class LocalMediaStorage:
         target = self._meta_path(key)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = self._incoming()
-        temp.write_bytes(meta.to_json())
-        os.replace(temp, target)
+        try:
+            temp.write_bytes(meta.to_json())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def _tidy(self, moment: datetime) -> None:
         now = self.clock.now().timestamp()
         for marker in (self.root / ".used").iterdir():
+            # Spent markers and claims alike: once the ticket can no longer be begun or
+            # finished, nothing needs them.
             expires, _, _ = marker.name.partition("-")
-            if expires.isdigit() and int(expires) < now:
+            if expires.isdigit() and int(expires) + self.finish_grace_seconds < now:
                 marker.unlink(missing_ok=True)
         for part in (self.root / ".incoming").iterdir():
             with contextlib.suppress(FileNotFoundError):
@@ -540,6 +574,8 @@ class LocalUpload:
         size: int,
         sha256: str,
         marker: Path,
+        claim: Path,
+        finish_by: int,
     ) -> None:
         self.storage = storage
         self.key = key
@@ -548,6 +584,8 @@ class LocalUpload:
         self.size = size
         self.sha256 = sha256
         self.marker = marker
+        self.claim = claim
+        self.finish_by = finish_by
         self.received = 0
         self._digest = hashlib.sha256()
         self.temp = storage._incoming()
@@ -557,6 +595,12 @@ class LocalUpload:
             raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
         self._out: Any = os.fdopen(fd, "wb")
         self._done = False
+        self._kept = False
+
+    def seconds_left(self) -> float:
+        """How long the upload may still take before ``finish`` refuses it (the ticket's
+        expiry plus the grace, by the storage's clock)."""
+        return max(0.0, self.finish_by - self.storage.clock.now().timestamp())
 
     def __enter__(self) -> LocalUpload:
         return self
@@ -587,9 +631,14 @@ class LocalUpload:
             raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
 
     def finish(self, part_content_type: str | None = None) -> StoredObject:
-        """Checks the size, the file part's own type (when it names one) and the SHA-256
-        against the ticket, marks the ticket used and only then puts the file in place."""
+        """Checks the time, the size, the file part's own type (when it names one) and the
+        SHA-256 against the ticket, puts the file and its sidecar in place, and only then
+        marks the ticket spent. Any refusal or failure keeps nothing and leaves the ticket
+        usable (``abort``)."""
+        sidecar_written = False
         try:
+            if self.storage.clock.now().timestamp() > self.finish_by:
+                raise TicketRefusedError("the upload ticket expired before the file arrived")
             if self.received != self.size:
                 raise UploadRefusedError(
                     f"the file has {self.received} bytes, the ticket is for {self.size}"
@@ -604,29 +653,34 @@ class LocalUpload:
             self._out.flush()
             os.fsync(self._out.fileno())
             self._out.close()
-            try:
-                fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                raise TicketRefusedError("the upload ticket was already used") from None
-            os.close(fd)
             stored_at = self.storage.clock.now()
             meta = _Meta(
                 self.content_type, self.size, self.sha256, stored_at, self.temp.stat().st_ino
             )
+            sidecar_written = True
             self.storage._write_meta(self.key, meta)
             self.storage._place(self.temp, self.path)
-        except OSError as exc:
+        except BaseException as exc:
+            if sidecar_written:
+                self.storage._meta_path(self.key).unlink(missing_ok=True)
             self.abort()
-            raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
-        except BaseException:
-            self.abort()
+            if isinstance(exc, OSError):
+                raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
             raise
-        self._done = True
+        self._done = self._kept = True
+        # The file is kept: the claim becomes the spent marker. Should the rename fail, the
+        # claim itself still refuses the ticket until it expires.
+        with contextlib.suppress(OSError):
+            os.replace(self.claim, self.marker)
         return StoredObject(self.key, self.size, self.content_type, self.sha256)
 
     def abort(self) -> None:
-        """Removes the part received so far (idempotent)."""
+        """Removes the part received so far and releases the ticket's claim (idempotent;
+        nothing once the file was kept)."""
+        if self._kept:
+            return
         self._done = True
         with contextlib.suppress(OSError):
             self._out.close()
         self.temp.unlink(missing_ok=True)
+        self.claim.unlink(missing_ok=True)

@@ -375,6 +375,7 @@ def media_storage(settings: Settings) -> MediaStorage:
         SystemClock(),
         upload_url=UPLOAD_PATH,
         download_url=DOWNLOAD_PATH,
+        upload_seconds=media.upload_seconds,
     )
 
 

@@ -545,7 +545,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a file with a local upload ticket
-         * @description The local backend's stand-in for S3's presigned POST. No bearer token: the ticket's signature is the credential. The body is read as it arrives; the ticket is checked before the file, and the file against the ticket before it is kept. 403: a forged, tampered, expired or used ticket, or a key outside `pending/`; 413: more bytes than the ticket's size; 422: a different size, type or SHA-256. Nothing is kept on any refusal.
+         * @description The local backend's stand-in for S3's presigned POST. No bearer token: the ticket's signature is the credential. The body is read as it arrives; the ticket is checked before the file, and the file against the ticket before it is kept. 403: a forged, tampered, expired or used ticket, one already being uploaded with, a key outside `pending/`, or a field after the file; 408: the body did not arrive within the ticket's lifetime (plus a minute) or the route's limit; 413: more bytes than the ticket's size; 422: a different size, type or SHA-256. Nothing is kept on any refusal, and a refused upload leaves the ticket usable.
          */
         post: operations["uploadMediaFile"];
         delete?: never;
@@ -4829,6 +4829,15 @@ export interface operations {
             };
             /** @description The ticket is forged, tampered with, expired, used or out of bounds. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive in time. */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };

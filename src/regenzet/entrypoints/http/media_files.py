@@ -10,7 +10,9 @@ only move bytes:
   file is read; then the file, written to a temp file in the media root while hashing, and
   refused (413) the moment it passes the signed size; then the size, type and SHA-256 are
   checked and only then is the file renamed into place. 204 on success; nothing is kept on
-  any refusal.
+  any refusal. The parsing, the writes and the hashing run in a worker thread; one ticket
+  drives one upload at a time; the whole body must arrive within the storage's
+  ``upload_seconds`` and before the ticket's expiry plus its grace (408 otherwise).
 - ``GET /api/v1/media-files/download?...`` serves an object under a signed, expiring link
   with the signed content type and disposition, ``nosniff`` and ``CSP: sandbox``, and byte
   ranges (206/416) for video.
@@ -72,7 +74,11 @@ SIGNED_FIELDS = (
 # Before the file: the fields are a few hundred characters; more is not a ticket.
 MAX_FIELD_BYTES = 2048
 MAX_BYTES_BEFORE_FILE = 64 * 1024
+# After the file: the closing delimiter (a boundary is at most 70 characters), nothing more.
+MAX_BYTES_AFTER_FILE = 4096
 READ_CHUNK = 256 * 1024
+# The file's bytes go to the worker thread in batches of about this much.
+BATCH_BYTES = 1024 * 1024
 
 
 class MediaUpload(Protocol):
@@ -92,6 +98,8 @@ class MediaUpload(Protocol):
     def finish(self, part_content_type: str | None = None) -> StoredObject: ...
 
     def abort(self) -> None: ...
+
+    def seconds_left(self) -> float: ...
 
 
 class MediaDownload(Protocol):
@@ -115,6 +123,9 @@ class MediaDownload(Protocol):
 
 class SignedMediaFiles(Protocol):
     """What these routes need from storage that checks its own tickets and links."""
+
+    @property
+    def upload_seconds(self) -> float: ...
 
     def begin_upload(self, fields: Mapping[str, str]) -> MediaUpload: ...
 
@@ -183,7 +194,8 @@ def _boundary(content_type: str | None) -> str:
 
 
 class _Receiver:
-    """Feeds the parser's events to the upload: fields until ``file``, then its bytes."""
+    """Feeds the parser's events to the upload: fields until ``file``, then its bytes, then
+    nothing but the closing delimiter. Blocking (it writes and hashes): run in a thread."""
 
     def __init__(self, files: SignedMediaFiles) -> None:
         self.files = files
@@ -193,18 +205,22 @@ class _Receiver:
         self.upload: MediaUpload | None = None
         self.part_type: str | None = None
         self.before_file = 0
+        self.after_file = 0
         self.file_ended = False
 
     def feed(self, parser: PushMultipartParser, received: bytes) -> None:
         """Parses what the server received in slices of ``READ_CHUNK``, so the fields' budget
-        and the signed size are checked however large the server's chunks are; stops at the
-        end of the file."""
+        and the signed size are checked however large the server's chunks are."""
         for start in range(0, len(received), READ_CHUNK):
             chunk = received[start : start + READ_CHUNK]
             if self.upload is None:
                 self.before_file += len(chunk)
                 if self.before_file > MAX_BYTES_BEFORE_FILE + READ_CHUNK:
                     raise ApiError(400, "invalid-request", "no file after the ticket's fields")
+            elif self.file_ended:
+                self.after_file += len(chunk)
+                if self.after_file > MAX_BYTES_AFTER_FILE:
+                    raise TicketRefusedError("nothing but the form's end may follow the file")
             for event in parser.parse(chunk):
                 if isinstance(event, MultipartSegment):
                     self.segment(event)
@@ -212,11 +228,17 @@ class _Receiver:
                     self.end()
                 else:
                     self.data(event)
-                if self.file_ended:
-                    return
+
+    def close(self, parser: PushMultipartParser) -> None:
+        """The body ended: the form must be complete (``MultipartError`` otherwise)."""
+        for event in parser.parse(b""):
+            if event is None:
+                self.end()
 
     def segment(self, segment: MultipartSegment) -> None:
         if self.upload is not None:
+            # S3 ignores what follows the file; a ticket here is exactly its fields, so a
+            # field after the file (say ``acl``) is refused rather than silently dropped.
             raise TicketRefusedError("the ticket's fields come before the file, none after it")
         if segment.disposition != "form-data" or not segment.name:
             raise ApiError(400, "invalid-request", "every part of the form is named form-data")
@@ -262,9 +284,11 @@ class _Receiver:
         "The local backend's stand-in for S3's presigned POST. No bearer token: the ticket's "
         "signature is the credential. The body is read as it arrives; the ticket is checked "
         "before the file, and the file against the ticket before it is kept. 403: a forged, "
-        "tampered, expired or used ticket, or a key outside `pending/`; 413: more bytes than "
-        "the ticket's size; 422: a different size, type or SHA-256. Nothing is kept on any "
-        "refusal."
+        "tampered, expired or used ticket, one already being uploaded with, a key outside "
+        "`pending/`, or a field after the file; 408: the body did not arrive within the "
+        "ticket's lifetime (plus a minute) or the route's limit; 413: more bytes than the "
+        "ticket's size; 422: a different size, type or SHA-256. Nothing is kept on any "
+        "refusal, and a refused upload leaves the ticket usable."
     ),
     status_code=204,
     request_max_body_size=None,  # bounded as it streams: the ticket's size, plus the fields
@@ -273,6 +297,7 @@ class _Receiver:
     responses={
         400: _problem("Not a multipart/form-data body of the ticket's fields and a file."),
         403: _problem("The ticket is forged, tampered with, expired, used or out of bounds."),
+        408: _problem("The body did not arrive in time."),
         413: _problem("The file is larger than the ticket's size."),
         422: _problem("The file's size, type or SHA-256 is not the ticket's."),
         429: _TOO_MANY,
@@ -284,26 +309,54 @@ async def upload_media_file(request: Request[Any, Any, Any], files: Files) -> No
     parser = PushMultipartParser(
         _boundary(request.headers.get("content-type")),
         max_header_count=4,
-        max_segment_count=len(SIGNED_FIELDS) + 1,
+        # The fields, the file, and one more: a part after the file is refused by name (403)
+        # rather than by count; anything beyond that is not a form we read.
+        max_segment_count=len(SIGNED_FIELDS) + 2,
     )
+    limit = files.upload_seconds
     try:
-        try:
-            async for received in request.stream():
-                receiver.feed(parser, received)
-                if receiver.file_ended:
-                    break  # what follows the file is not read (S3 ignores it too)
-        except MultipartError as exc:
-            raise ApiError(400, "invalid-request", f"not a well-formed form: {exc}") from None
-        except ClientException as exc:  # the framework's own body limits
-            raise UploadTooLargeError(str(exc.detail)) from None
+        # A body that trickles is cut off: at the route's limit, and once the ticket is known
+        # at its expiry plus the grace (finish would refuse it then anyway).
+        with anyio.move_on_after(limit) as deadline:
+            try:
+                batch: list[bytes] = []
+                batched = 0
+                async for received in request.stream():
+                    batch.append(received)
+                    batched += len(received)
+                    # Each chunk as it comes until the ticket is checked (a refusal is at
+                    # once); then the file in batches, so the thread hops stay few.
+                    if receiver.upload is not None and batched < BATCH_BYTES:
+                        continue
+                    chunk, batch, batched = b"".join(batch), [], 0
+                    began = receiver.upload is not None
+                    await anyio.to_thread.run_sync(receiver.feed, parser, chunk)
+                    if not began and receiver.upload is not None:
+                        deadline.deadline = min(
+                            deadline.deadline,
+                            anyio.current_time() + receiver.upload.seconds_left(),
+                        )
+                await anyio.to_thread.run_sync(receiver.feed, parser, b"".join(batch))
+                await anyio.to_thread.run_sync(receiver.close, parser)
+            except MultipartError as exc:
+                raise ApiError(400, "invalid-request", f"not a well-formed form: {exc}") from None
+            except ClientException as exc:  # the framework's own body limits
+                raise UploadTooLargeError(str(exc.detail)) from None
+        if deadline.cancelled_caught:
+            raise ApiError(
+                408,
+                "request-timeout",
+                "the upload did not arrive in time (the ticket's lifetime, or "
+                f"{limit:g} seconds at most); ask for a new ticket",
+            )
         upload = receiver.upload
         if upload is None or not receiver.file_ended:
             raise ApiError(400, "invalid-request", "the body ended before the whole file")
         # fsync and rename: off the event loop.
         await anyio.to_thread.run_sync(upload.finish, receiver.part_type)
     finally:
-        if receiver.upload is not None and not receiver.file_ended:
-            receiver.upload.abort()
+        if receiver.upload is not None:
+            receiver.upload.abort()  # nothing once the file was kept
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
