@@ -22,6 +22,7 @@ from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.media_local import LocalMediaStorage
 from regenzet.application.media import (
     MAX_TICKET_SECONDS,
+    MediaObjectChangedError,
     MediaObjectMissing,
     MediaStorage,
     UploadTicket,
@@ -325,6 +326,42 @@ def test_move_takes_the_object_out_of_pending_and_is_idempotent(harness: Harness
     assert harness.storage.read(target) == PNG
 
 
+def test_move_with_the_checked_head_moves_that_version_or_nothing(harness: Harness) -> None:
+    source = uploaded(harness)
+    checked = harness.storage.head(source)
+    assert checked.etag
+    # The same key uploaded again (an S3 ticket may be POSTed again within its lifetime).
+    other = PNG[::-1]
+    harness.upload(ticket_for(harness, source, other), other)
+    target = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.move(source, target, expected=checked)
+    with pytest.raises(MediaObjectMissing):
+        harness.storage.head(target)
+    assert harness.storage.read(source) == other  # nothing moved, nothing lost
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.read(source, expected=checked)
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.chunks(source, expected=checked)
+    current = harness.storage.head(source)
+    assert harness.storage.read(source, expected=current) == other
+    harness.storage.move(source, target, expected=current)
+    assert harness.storage.read(target) == other
+    harness.storage.move(source, target, expected=current)  # retried: nothing to do
+    assert harness.storage.read(target) == other
+
+
+def test_chunks_stream_the_object_in_pieces_of_at_most_the_size(harness: Harness) -> None:
+    key = uploaded(harness)
+    pieces = list(harness.storage.chunks(key, size=1000))
+    assert b"".join(pieces) == PNG
+    assert len(pieces) > 1
+    assert all(1 <= len(piece) <= 1000 for piece in pieces)
+    assert b"".join(harness.storage.chunks(key)) == PNG  # 1 MiB by default
+    with pytest.raises(MediaObjectMissing):
+        harness.storage.chunks(pending_key())  # raised by the call, not the first chunk
+
+
 def test_delete_removes_the_object_and_deleting_twice_is_fine(harness: Harness) -> None:
     key = uploaded(harness)
     harness.storage.delete(key)
@@ -389,10 +426,37 @@ def test_a_download_url_serves_the_bytes_with_the_given_type_and_disposition(
 def test_a_download_url_names_the_type_it_was_minted_with(harness: Harness) -> None:
     """The server decides how a file is served, not what the object happens to say."""
     key = f"media/inspections/{uuid4()}/{uuid4()}/original"
-    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4")
+    # Stored as one type, minted as another: only the minted one may be served.
+    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="application/octet-stream")
     url = harness.storage.download_url(
         key, filename="walkaround.mp4", content_type="video/mp4", expires_in=60
     )
     response = harness.fetch(url)
     assert response.headers["content-type"].split(";")[0] == "video/mp4"
     assert response.headers["content-disposition"].startswith("attachment")
+
+
+def test_s3_copies_the_checked_version_even_if_another_lands_just_before_the_copy(
+    moto_endpoint: str,
+) -> None:
+    """The race the head check cannot close: a second POST lands between the check and the
+    copy. The copy names the checked version (and its ETag, which moto ignores), so the
+    confirmed original is the verified bytes whatever is current by then."""
+    harness = S3Harness(moto_endpoint)
+    storage: Any = harness.storage
+    client = storage.client
+    client.put_bucket_versioning(
+        Bucket=storage.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    source = uploaded(harness)
+    checked = storage.head(source)
+    assert checked.version is not None
+
+    def upload_over_it(**_: Any) -> None:
+        client.meta.events.unregister("before-call.s3.CopyObject", upload_over_it)
+        client.put_object(Bucket=storage.bucket, Key=source, Body=b"not what was checked")
+
+    client.meta.events.register("before-call.s3.CopyObject", upload_over_it)
+    target = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    storage.move(source, target, expected=checked)
+    assert storage.read(target) == PNG

@@ -38,8 +38,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 import attrs
@@ -47,6 +48,7 @@ import attrs
 from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.media import (
     PENDING_PREFIX,
+    MediaObjectChangedError,
     MediaObjectMissing,
     StoredObject,
     TicketRefusedError,
@@ -123,6 +125,16 @@ def media_key_path(root: Path, key: str) -> Path:
     if resolved == resolved_root or not resolved.is_relative_to(resolved_root):
         raise ValueError("a media key must stay inside the media root")
     return path
+
+
+def _etag(inode: int, sha256: str) -> str:
+    return f'"{inode}-{sha256}"'
+
+
+def _file_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(size):
+            yield chunk
 
 
 def _b64_digest(sha256_hex: str) -> str:
@@ -266,32 +278,58 @@ class LocalMediaStorage:
     def head(self, key: str) -> StoredObject:
         path = self._path(key)
         try:
-            stat = path.stat()
-        except FileNotFoundError:
+            with path.open("rb") as stream:
+                return self._described(key, stream)
+        except (FileNotFoundError, IsADirectoryError):
             raise MediaObjectMissing(key) from None
-        if not path.is_file():
+
+    def _described(self, key: str, stream: BinaryIO) -> StoredObject:
+        """What the open file is: from its sidecar when that describes this very inode,
+        otherwise hashed (no sidecar, or one left by an object this key held before). The
+        etag names the inode and its SHA-256, so a file uploaded over it never matches."""
+        stat = os.fstat(stream.fileno())
+        if not S_ISREG(stat.st_mode):
             raise MediaObjectMissing(key)
         meta = self._read_meta(key)
         if meta is not None and meta.inode == stat.st_ino and meta.size == stat.st_size:
-            return StoredObject(key, meta.size, meta.content_type, meta.sha256)
-        # No sidecar (or one left by an object this key held before): hash the file itself.
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as stream:
-                while chunk := stream.read(CHUNK):
-                    digest.update(chunk)
-        except FileNotFoundError:
-            raise MediaObjectMissing(key) from None
-        return StoredObject(key, stat.st_size, "application/octet-stream", digest.hexdigest())
+            content_type, sha256 = meta.content_type, meta.sha256
+        else:
+            digest = hashlib.sha256()
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+            stream.seek(0)
+            content_type, sha256 = "application/octet-stream", digest.hexdigest()
+        return StoredObject(key, stat.st_size, content_type, sha256, _etag(stat.st_ino, sha256))
 
-    @_disk_boundary
-    def read(self, key: str, *, limit: int | None = None) -> bytes:
+    def _opened(self, key: str, expected: StoredObject | None) -> BinaryIO:
+        """The object's file, open, and checked against ``expected`` by its inode."""
         path = self._path(key)
         try:
-            with path.open("rb") as stream:
-                return stream.read() if limit is None else stream.read(limit)
+            stream = path.open("rb")
         except (FileNotFoundError, IsADirectoryError):
             raise MediaObjectMissing(key) from None
+        try:
+            if expected is not None and self._described(key, stream).etag != expected.etag:
+                raise MediaObjectChangedError(f"{key} changed since it was checked")
+        except BaseException:
+            stream.close()
+            raise
+        return stream
+
+    @_disk_boundary
+    def read(
+        self, key: str, *, limit: int | None = None, expected: StoredObject | None = None
+    ) -> bytes:
+        with self._opened(key, expected) as stream:
+            return stream.read() if limit is None else stream.read(limit)
+
+    @_disk_boundary
+    def chunks(
+        self, key: str, *, size: int = CHUNK, expected: StoredObject | None = None
+    ) -> Iterator[bytes]:
+        if size < 1:
+            raise ValueError("a chunk is at least one byte")
+        return _file_chunks(self._opened(key, expected), size)
 
     @_disk_boundary
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
@@ -318,16 +356,23 @@ class LocalMediaStorage:
             raise
 
     @_disk_boundary
-    def move(self, source: str, target: str) -> None:
+    def move(self, source: str, target: str, *, expected: StoredObject | None = None) -> None:
         source_path, target_path = self._path(source), self._path(target)
         if source == target:
             if not source_path.is_file():
                 raise MediaObjectMissing(source)
+            self._check(source, expected)
             return
         if not source_path.is_file():
             if target_path.is_file():
-                return  # moved before (a retried confirm)
+                # Moved before (a retried confirm): the rename kept the inode and its sidecar.
+                self._check(target, expected)
+                return
             raise MediaObjectMissing(source)
+        # Exactly the version that was checked (the rename below keeps its inode). A file
+        # can only replace it in the instant between the two: one upload per ticket, and
+        # the flow issues one ticket per media id.
+        self._check(source, expected)
         # The sidecar first: if we stop between the two steps, the object is still at the
         # source (hashed on demand) and a retry moves it to where its sidecar already is.
         source_meta, target_meta = self._meta_path(source), self._meta_path(target)
@@ -340,6 +385,10 @@ class LocalMediaStorage:
         except FileNotFoundError:
             if not target_path.is_file():  # a concurrent move took it there: done
                 raise MediaObjectMissing(source) from None
+
+    def _check(self, key: str, expected: StoredObject | None) -> None:
+        if expected is not None and self.head(key).etag != expected.etag:
+            raise MediaObjectChangedError(f"{key} changed since it was checked")
 
     @_disk_boundary
     def delete(self, key: str) -> None:
@@ -672,7 +721,9 @@ class LocalUpload:
         # claim itself still refuses the ticket until it expires.
         with contextlib.suppress(OSError):
             os.replace(self.claim, self.marker)
-        return StoredObject(self.key, self.size, self.content_type, self.sha256)
+        return StoredObject(
+            self.key, self.size, self.content_type, self.sha256, _etag(meta.inode, self.sha256)
+        )
 
     def abort(self) -> None:
         """Removes the part received so far and releases the ticket's claim (idempotent;

@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.media import (
     PENDING_PREFIX,
+    MediaObjectChangedError,
     MediaObjectMissing,
     StoredObject,
     UploadTicket,
@@ -42,6 +43,8 @@ __all__ = ["MAX_LINK_SECONDS", "S3MediaStorage", "upload_conditions"]
 # role's credentials that sign it).
 MAX_LINK_SECONDS = 7 * 24 * 3600
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# An If-Match / CopySourceIfMatch that names a version no longer current.
+_CHANGED = {"412", "PreconditionFailed"}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,8 +66,24 @@ def _s3_boundary(method: Callable[P, R]) -> Callable[P, R]:
     return guarded
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def _missing(exc: ClientError) -> bool:
-    return str(exc.response.get("Error", {}).get("Code", "")) in _MISSING
+    return _code(exc) in _MISSING
+
+
+def _body_chunks(body: Any, size: int) -> Iterator[bytes]:
+    """A streaming body's chunks; S3 failing mid-way is the store being unavailable."""
+    try:
+        for chunk in body.iter_chunks(size):
+            if chunk:
+                yield bytes(chunk)
+    except (ClientError, BotoCoreError) as exc:
+        raise StoreUnavailableError("media storage failed while reading") from exc
+    finally:
+        body.close()
 
 
 def upload_conditions(
@@ -143,26 +162,44 @@ class S3MediaStorage:
                 sha256 = base64.b64decode(checksum, validate=True).hex()
             except (binascii.Error, ValueError):
                 sha256 = None
+        etag = head.get("ETag")
         return StoredObject(
             key=key,
             size=int(head["ContentLength"]),
             content_type=str(head.get("ContentType") or "application/octet-stream"),
             sha256=sha256,
+            etag=str(etag) if etag else None,
+            version=str(head["VersionId"]) if head.get("VersionId") not in {None, "null"} else None,
         )
 
+    def _get(self, key: str, expected: StoredObject | None, **extra: Any) -> Any:
+        """``get_object``, of exactly the ``expected`` version when given (``IfMatch``)."""
+        if expected is not None:
+            if expected.etag is None:
+                raise ValueError("an expected object names its etag (from head)")
+            extra["IfMatch"] = expected.etag
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except ClientError as exc:
+            if _missing(exc):
+                raise MediaObjectMissing(key) from None
+            if _code(exc) in _CHANGED:
+                raise MediaObjectChangedError(f"{key} changed since it was checked") from None
+            raise
+
     @_s3_boundary
-    def read(self, key: str, *, limit: int | None = None) -> bytes:
+    def read(
+        self, key: str, *, limit: int | None = None, expected: StoredObject | None = None
+    ) -> bytes:
         check_key(key)
         if limit is not None and limit <= 0:
             self.head(key)  # still says whether it exists
             return b""
         extra = {"Range": f"bytes=0-{limit - 1}"} if limit is not None else {}
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+            response = self._get(key, expected, **extra)
         except ClientError as exc:
-            if _missing(exc):
-                raise MediaObjectMissing(key) from None
-            if str(exc.response.get("Error", {}).get("Code")) == "InvalidRange":
+            if _code(exc) == "InvalidRange":
                 return b""  # an empty object has no first byte
             raise
         body = response["Body"]
@@ -170,6 +207,15 @@ class S3MediaStorage:
             return bytes(body.read())
         finally:
             body.close()
+
+    @_s3_boundary
+    def chunks(
+        self, key: str, *, size: int = 1024 * 1024, expected: StoredObject | None = None
+    ) -> Iterator[bytes]:
+        check_key(key)
+        if size < 1:
+            raise ValueError("a chunk is at least one byte")
+        return _body_chunks(self._get(key, expected)["Body"], size)
 
     @_s3_boundary
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
@@ -185,31 +231,73 @@ class S3MediaStorage:
         )
 
     @_s3_boundary
-    def move(self, source: str, target: str) -> None:
+    def move(self, source: str, target: str, *, expected: StoredObject | None = None) -> None:
         check_key(source)
         check_key(target)
+        if expected is not None and expected.etag is None:
+            raise ValueError("an expected object names its etag (from head)")
         if source == target:
-            self.head(source)
+            self._check(self.head(source), expected, by_etag=True)
             return
+        # Exactly the version that was verified: a presigned POST may be sent again within
+        # its lifetime, so the current version of ``source`` may be another one by now.
+        # Refused when it is (as the local adapter does); and the copy itself names the
+        # version and its ETag, so nothing sent in between can be copied instead.
+        copy_source = {"Bucket": self.bucket, "Key": source}
+        condition = {}
+        if expected is not None:
+            try:
+                current = self.head(source)
+            except MediaObjectMissing:
+                # Moved before (a retried confirm)? The old version may still exist in a
+                # versioned bucket, so it is not copied again: the target must be there.
+                self._moved_before(source, target, expected)
+                return
+            self._check(current, expected, by_etag=True)
+            condition["CopySourceIfMatch"] = str(expected.etag)
+            if expected.version is not None:
+                copy_source["VersionId"] = expected.version
         try:
             self.client.copy_object(
                 Bucket=self.bucket,
                 Key=target,
-                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySource=copy_source,
                 MetadataDirective="COPY",
                 # S3 computes the copy's SHA-256 itself: the confirmed object carries one.
                 ChecksumAlgorithm="SHA256",
+                **condition,
                 **self._sse(),
             )
         except ClientError as exc:
+            if _code(exc) in _CHANGED:
+                raise MediaObjectChangedError(f"{source} changed since it was checked") from None
             if not _missing(exc):
                 raise
-            try:
-                self.head(target)  # moved before (a retried confirm): nothing to do
-            except MediaObjectMissing:
-                raise MediaObjectMissing(source) from None
+            self._moved_before(source, target, expected)
             return
         self.client.delete_object(Bucket=self.bucket, Key=source)
+
+    def _moved_before(self, source: str, target: str, expected: StoredObject | None) -> None:
+        """A retried move finds the target (nothing to do) or ``MediaObjectMissing``. The
+        copy has an ETag of its own, so the bytes are compared by S3's SHA-256."""
+        try:
+            found = self.head(target)
+        except MediaObjectMissing:
+            raise MediaObjectMissing(source) from None
+        self._check(found, expected, by_etag=False)
+
+    @staticmethod
+    def _check(found: StoredObject, expected: StoredObject | None, *, by_etag: bool) -> None:
+        if expected is None:
+            return
+        if by_etag:
+            same = found.etag == expected.etag
+        elif found.sha256 is not None and expected.sha256 is not None:
+            same = found.sha256 == expected.sha256
+        else:  # no checksum to compare (moto keeps none for a POST): the size at least
+            same = found.size == expected.size
+        if not same:
+            raise MediaObjectChangedError(f"{found.key} is not the object that was checked")
 
     @_s3_boundary
     def delete(self, key: str) -> None:

@@ -111,10 +111,20 @@ class StoredObject:
     content_type: str
     # The SHA-256 (lower-case hex) storage checked or computed, when it has one.
     sha256: str | None
+    # What names this version of the object (S3's ETag; the local file's inode and SHA-256):
+    # ``read``, ``chunks`` and ``move`` given ``expected=`` this object refuse any other.
+    etag: str | None = None
+    # S3's version id on a versioned bucket: ``move`` copies exactly that version.
+    version: str | None = None
 
 
 class MediaObjectMissing(LookupError):
     """No object is stored under the key (not uploaded yet, swept, or deleted)."""
+
+
+class MediaObjectChangedError(ApplicationError):
+    """The object under the key is no longer the version the caller checked (``expected``):
+    something was uploaded over it meanwhile. Nothing was read or moved (HTTP 409)."""
 
 
 class TicketRefusedError(ApplicationError):
@@ -148,18 +158,33 @@ class MediaStorage(Protocol):
         """Size, type and checksum of the object; ``MediaObjectMissing`` when absent."""
         ...
 
-    def read(self, key: str, *, limit: int | None = None) -> bytes:
+    def read(
+        self, key: str, *, limit: int | None = None, expected: StoredObject | None = None
+    ) -> bytes:
         """The object's bytes (the first ``limit`` bytes when given);
-        ``MediaObjectMissing`` when absent."""
+        ``MediaObjectMissing`` when absent; ``MediaObjectChangedError`` when ``expected`` (a
+        ``head`` of it) no longer names what is stored."""
+        ...
+
+    def chunks(
+        self, key: str, *, size: int = 1024 * 1024, expected: StoredObject | None = None
+    ) -> Iterator[bytes]:
+        """The object's bytes in chunks of at most ``size``, without holding it in memory (a
+        200 MiB video is hashed this way). ``MediaObjectMissing`` and
+        ``MediaObjectChangedError`` as for ``read``, raised by the call itself."""
         ...
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         """Store derived bytes (a thumbnail, a preview without metadata) under ``key``."""
         ...
 
-    def move(self, source: str, target: str) -> None:
+    def move(self, source: str, target: str, *, expected: StoredObject | None = None) -> None:
         """Move an object to a new key (out of ``pending/`` once confirmed). Idempotent: when
-        ``source`` is gone and ``target`` exists, it does nothing."""
+        ``source`` is gone and ``target`` exists, it does nothing. With ``expected`` (the
+        ``head`` whose size and checksum the caller verified) it moves exactly that version
+        or nothing (``MediaObjectChangedError``): an S3 upload ticket may be POSTed again
+        within its lifetime, so what is under ``source`` can change between the checks and
+        the move."""
         ...
 
     def delete(self, key: str) -> None:

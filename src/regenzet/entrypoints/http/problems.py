@@ -36,6 +36,7 @@ from regenzet.application.identity import (
     IdentityUnavailableError,
 )
 from regenzet.application.media import (
+    MediaObjectChangedError,
     TicketRefusedError,
     UploadRefusedError,
     UploadTooLargeError,
@@ -288,6 +289,8 @@ def to_problem(
         return _simple(413, "upload-too-large", str(exc)), headers
     if isinstance(exc, UploadRefusedError):
         return _simple(422, "upload-refused", str(exc)), headers
+    if isinstance(exc, MediaObjectChangedError):
+        return _simple(409, "upload-changed", str(exc)), headers
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
