@@ -389,6 +389,14 @@ class RegenzetStack(Stack):
                 s3.LifecycleRule(
                     id="abandoned-uploads", prefix="pending/", expiration=Duration.days(1)
                 ),
+                # A refused or swept upload's delete only adds a marker in a versioned bucket:
+                # its bytes (and a photo's GPS) go a day later, not with old-versions' 30.
+                s3.LifecycleRule(
+                    id="deleted-uploads",
+                    prefix="pending/",
+                    noncurrent_version_expiration=Duration.days(1),
+                    expired_object_delete_marker=True,
+                ),
                 s3.LifecycleRule(
                     id="incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(7),
@@ -599,12 +607,36 @@ class RegenzetStack(Stack):
             )
         )
         # Confirming an upload (ADR 0040): copy it out of pending/ into media/ and delete it
-        # (also when it is refused), and write the preview and thumbnail beside it.
+        # (also when it is refused), and write the preview and thumbnail beside it. The
+        # original is evidence: the role may create it only as a copy of an upload under
+        # pending/ (never PutObject of bytes of its own), and writes nothing else under
+        # media/ but the two derived images. S3 cannot also demand If-None-Match on the copy
+        # (a bucket policy requiring it makes CopyObject fail: 403 without the header, 501
+        # with it), so a copy of another pending upload over an original stays possible for
+        # this role; the overwritten version is then kept as noncurrent (old-versions).
         api_role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ConfirmedMedia",
+                sid="DerivedMedia",
                 actions=["s3:PutObject"],
-                resources=[self.media.arn_for_objects("media/*")],
+                resources=[
+                    self.media.arn_for_objects("media/*/preview.webp"),
+                    self.media.arn_for_objects("media/*/thumbnail.webp"),
+                ],
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ConfirmedOriginals",
+                actions=["s3:PutObject"],
+                resources=[self.media.arn_for_objects("media/*/original")],
+                conditions={
+                    "StringLike": {
+                        "s3:x-amz-copy-source": [
+                            f"{self.media.bucket_name}/pending/*",
+                            f"/{self.media.bucket_name}/pending/*",
+                        ]
+                    }
+                },
             )
         )
         api_role.add_to_principal_policy(
@@ -650,7 +682,8 @@ class RegenzetStack(Stack):
                 f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
                 ".Arn>/pending/*]",
                 "Uploads are presigned per object under pending/ (the key is chosen per "
-                "upload); nothing outside that prefix can be written.",
+                "upload); outside that prefix only the derived images and copied originals "
+                "under media/ can be written (see those acks).",
             ),
             (
                 f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
@@ -660,9 +693,20 @@ class RegenzetStack(Stack):
             ),
             (
                 f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
-                ".Arn>/media/*]",
-                "Confirmed media are copied under media/ with a server-chosen key per upload "
-                "(and their preview and thumbnail beside them); nothing else can be written.",
+                ".Arn>/media/*/preview.webp]",
+                "The preview made at confirm, one per confirmed object (server-chosen key); "
+                "no other name under media/ may be put.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*/thumbnail.webp]",
+                "The thumbnail made at confirm, one per confirmed object (server-chosen key).",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*/original]",
+                "Originals may only be created as a copy of an upload under pending/ "
+                "(condition s3:x-amz-copy-source), never written with bytes of the API's own.",
             ),
         )
 
