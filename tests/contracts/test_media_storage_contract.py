@@ -460,3 +460,44 @@ def test_s3_copies_the_checked_version_even_if_another_lands_just_before_the_cop
     target = f"media/inspections/{uuid4()}/{uuid4()}/original"
     storage.move(source, target, expected=checked)
     assert storage.read(target) == PNG
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/pdf"])
+def test_only_photo_and_video_types_are_ever_served_inline(
+    harness: Harness, content_type: str
+) -> None:
+    """Defence in depth: even a link asked for inline on a type that can run script is an
+    attachment of untyped bytes (a presigned S3 GET carries no CSP)."""
+    key = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    harness.storage.put(key, b"<svg onload=alert(1)>", content_type=content_type)
+    url = harness.storage.download_url(
+        key, filename="page.html", content_type=content_type, expires_in=60, inline=True
+    )
+    response = harness.fetch(url)
+    assert response.status == 200
+    assert response.headers["content-type"].split(";")[0] == "application/octet-stream"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment")
+    assert "page.bin" in disposition
+    assert ".html" not in disposition
+
+
+def test_the_saved_name_keeps_the_stem_and_takes_the_served_types_extension(
+    harness: Harness,
+) -> None:
+    key = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4")
+    for filename, saved in [
+        ("walk.html", "walk.mp4"),
+        ("walk around", "walk around.mp4"),
+        ("clip.MOV", "clip.mp4"),
+        ("100%.mp4", "100_.mp4"),  # the ASCII fallback: no % for a browser to decode
+        ("x" * 300 + ".mp4", "x" * 196 + ".mp4"),  # minted and served alike, at most 200
+    ]:
+        url = harness.storage.download_url(
+            key, filename=filename, content_type="video/mp4", expires_in=60
+        )
+        response = harness.fetch(url)
+        assert response.status == 200, filename
+        fallback = response.headers["content-disposition"].split('filename="')[1].split('"')[0]
+        assert fallback == saved

@@ -86,6 +86,16 @@ def test_processes_starting_together_agree_on_one_secret(tmp_path: Path) -> None
     assert len(next(iter(secrets))) == 64
 
 
+def test_a_half_written_secret_is_refused_not_used(tmp_path: Path, clock: ManualClock) -> None:
+    """What the link-into-place prevents, shown directly: a key file that exists but holds
+    no key is a clear error, never a weak secret."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "media-secret").write_text("")
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        LocalMediaStorage.in_data_dir(tmp_path, clock)
+
+
 def test_an_accepted_upload_keeps_the_object_and_its_sidecar(storage: LocalMediaStorage) -> None:
     issued = ticket(storage)
     send(storage, issued.fields)

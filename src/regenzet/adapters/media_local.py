@@ -59,6 +59,8 @@ from regenzet.application.media import (
     check_key,
     check_upload,
     content_disposition,
+    download_name,
+    served_as,
 )
 from regenzet.application.ports import Clock
 
@@ -407,7 +409,8 @@ class LocalMediaStorage:
         inline: bool = False,
     ) -> str:
         self._path(key)
-        check_content_type(content_type)
+        content_type, inline = served_as(content_type, inline=inline)
+        filename = download_name(filename, content_type)
         if not 1 <= expires_in <= MAX_LINK_SECONDS:
             raise ValueError(f"a download link lives 1 to {MAX_LINK_SECONDS} seconds")
         expires = str(int(self.clock.now().timestamp()) + expires_in)

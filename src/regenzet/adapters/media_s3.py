@@ -35,6 +35,8 @@ from regenzet.application.media import (
     check_key,
     check_upload,
     content_disposition,
+    download_name,
+    served_as,
 )
 
 __all__ = ["MAX_LINK_SECONDS", "S3MediaStorage", "upload_conditions"]
@@ -315,7 +317,8 @@ class S3MediaStorage:
         inline: bool = False,
     ) -> str:
         check_key(key)
-        check_content_type(content_type)
+        content_type, inline = served_as(content_type, inline=inline)
+        filename = download_name(filename, content_type)
         if not 1 <= expires_in <= MAX_LINK_SECONDS:
             raise ValueError(f"a download link lives 1 to {MAX_LINK_SECONDS} seconds")
         return str(

@@ -73,13 +73,57 @@ def check_upload(key: str, *, content_type: str, size: int, sha256: str, expires
         raise ValueError(f"a ticket lives 1 to {MAX_TICKET_SECONDS} seconds")
 
 
+# What a download may show in the browser (``inline``): the photo and video types the API
+# accepts. Anything else (HTML, SVG, PDF...) goes out as an attachment of untyped bytes, so
+# a presigned S3 GET (which carries no CSP of its own) can never render it on the bucket's
+# origin, whatever the object is.
+INLINE_TYPES: dict[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+}
+UNTYPED = "application/octet-stream"
+MAX_FILE_NAME = 200
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+def served_as(content_type: str, *, inline: bool) -> tuple[str, bool]:
+    """The type and disposition a download really gets: ``inline`` only for the allowed
+    photo and video types; any other type as an ``attachment`` of ``application/octet-stream``."""
+    check_content_type(content_type)
+    if content_type in INLINE_TYPES:
+        return content_type, inline
+    return UNTYPED, False
+
+
+def _cleaned(filename: str) -> str:
+    return "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/').strip()
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a download is saved under: the uploader's stem without quotes, slashes or
+    control characters, with the extension of the type it is served as (``walk.html``
+    served as ``video/mp4`` is saved as ``walk.mp4``), at most ``MAX_FILE_NAME`` characters."""
+    extension = INLINE_TYPES.get(content_type, ".bin")
+    cleaned = _cleaned(filename)
+    stem, dot, tail = cleaned.rpartition(".")
+    if dot and stem and _EXTENSION.fullmatch(f".{tail}"):
+        cleaned = stem
+    cleaned = cleaned.strip() or "download"
+    return cleaned[: MAX_FILE_NAME - len(extension)] + extension
+
+
 def content_disposition(filename: str, *, inline: bool) -> str:
     """``Content-Disposition`` naming ``filename`` (RFC 6266): an ASCII fallback plus the UTF-8
     name (RFC 8187), without quotes, backslashes, slashes or control characters, so a stored
-    file name can never break out of the header or name a path."""
-    cleaned = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/').strip()
-    cleaned = cleaned or "download"
-    fallback = "".join(ch if 32 <= ord(ch) < 127 else "_" for ch in cleaned)
+    file name can never break out of the header or name a path; at most ``MAX_FILE_NAME``
+    characters. ``%`` is ``_`` in the fallback (some browsers percent-decode it)."""
+    cleaned = _cleaned(filename)[:MAX_FILE_NAME] or "download"
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch != "%" else "_" for ch in cleaned)
     encoded = "".join(
         ch
         if ch.isascii() and (ch.isalnum() or ch in "!#$&+-.^_`|~")
@@ -202,7 +246,9 @@ class MediaStorage(Protocol):
     ) -> str:
         """A URL that serves the object for ``expires_in`` seconds, with the given content
         type and ``Content-Disposition`` naming ``filename``: ``inline`` (a preview shown in
-        an ``<img>``) or, by default, ``attachment`` (a video, anything downloaded)."""
+        an ``<img>``) or, by default, ``attachment`` (a video, anything downloaded). Only
+        the ``INLINE_TYPES`` are served as asked (``served_as``); the saved name takes the
+        served type's extension (``download_name``)."""
         ...
 
     def pending_older_than(self, moment: datetime) -> Iterator[str]:
