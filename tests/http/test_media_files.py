@@ -23,7 +23,12 @@ from regenzet.adapters.media_local import LocalMediaStorage
 from regenzet.application.media import UploadTicket
 from regenzet.entrypoints.bootstrap import Bootstrap, Overrides, memory_env
 from regenzet.entrypoints.http.app import create_app
-from regenzet.entrypoints.http.media_files import DOWNLOAD_PATH, UPLOAD_PATH
+from regenzet.entrypoints.http.media_files import (
+    DOWNLOAD_PATH,
+    MAX_BYTES_BEFORE_FILE,
+    READ_CHUNK,
+    UPLOAD_PATH,
+)
 from regenzet.entrypoints.settings import Settings
 
 from ..media_support import form_body, form_parts, in_chunks
@@ -293,9 +298,44 @@ def test_a_form_with_too_many_parts_is_refused(rig: Rig) -> None:
     assert list((rig.storage.root / ".incoming").iterdir()) == []
 
 
+def test_a_field_longer_than_any_tickets_is_refused(rig: Rig) -> None:
+    ticket = rig.ticket()
+    response = rig.post({**ticket.fields, "key": "p" * 3000})
+    assert "longer" in problem_of(response, 403, "ticket-refused")
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+
+
+def test_a_body_with_no_file_within_the_budget_is_refused(rig: Rig) -> None:
+    boundary = "zz"
+    padding = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{n}"\r\n\r\n'.encode()
+        + b"x" * 100
+        + b"\r\n"
+        for n in range(3)
+    )
+    # One long preamble before the first part: bytes that are not a ticket's fields.
+    body = b"y" * (MAX_BYTES_BEFORE_FILE + READ_CHUNK + 1) + b"\r\n" + padding
+    response = rig.client.post(
+        UPLOAD_PATH,
+        content=in_chunks(body),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "no file" in problem_of(response, 400, "invalid-request")
+
+
+def test_a_part_header_that_is_not_utf8_is_refused(rig: Rig) -> None:
+    ticket = rig.ticket()
+    body, content_type = form_body(ticket.fields, JPEG, boundary="zz")
+    body = body.replace(b'name="key"', b'name="k\xff\xfey"', 1)
+    response = rig.client.post(UPLOAD_PATH, content=body, headers={"Content-Type": content_type})
+    assert response.status_code in {400, 403}, response.text
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+
+
 # -- uploads in flight, driven below the test client so a body can pause mid-way ----------
 
 Step = bytes | Callable[[], Awaitable[None]]
+DISCONNECT = b"<the client goes away>"
 
 
 async def _drive(app: Any, content_type: str, steps: list[Step]) -> tuple[int, bytes]:
@@ -307,6 +347,8 @@ async def _drive(app: Any, content_type: str, steps: list[Step]) -> tuple[int, b
     async def receive() -> dict[str, Any]:
         while queue:
             step = queue.pop(0)
+            if step == DISCONNECT:
+                return {"type": "http.disconnect"}
             if isinstance(step, bytes):
                 return {"type": "http.request", "body": step, "more_body": True}
             await step()
@@ -331,7 +373,7 @@ async def _drive(app: Any, content_type: str, steps: list[Step]) -> tuple[int, b
         "state": {},
     }
     await app(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    status = next((m["status"] for m in sent if m["type"] == "http.response.start"), 0)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, body
 
@@ -360,6 +402,17 @@ def test_a_second_upload_with_a_ticket_in_flight_is_refused_at_once(rig: Rig) ->
     assert refused == 403
     assert b"under way" in problem
     assert rig.storage.read(ticket.key) == JPEG
+
+
+def test_a_client_that_goes_away_mid_file_leaves_nothing_and_the_ticket_usable(
+    rig: Rig,
+) -> None:
+    ticket = rig.ticket()
+    first, _rest, content_type = _split(rig, ticket)
+    anyio.run(_drive, rig.client.app, content_type, [first, DISCONNECT])
+    assert ticket.key not in rig.leftovers()
+    assert list((rig.storage.root / ".incoming").iterdir()) == []
+    assert rig.post(ticket.fields).status_code == 204
 
 
 def test_an_upload_still_arriving_when_the_ticket_and_its_grace_run_out_is_refused(

@@ -86,6 +86,13 @@ def test_processes_starting_together_agree_on_one_secret(tmp_path: Path) -> None
     assert len(next(iter(secrets))) == 64
 
 
+def test_no_field_can_shift_into_its_neighbour_under_the_signature(
+    storage: LocalMediaStorage,
+) -> None:
+    """The signed message is a canonical encoding, not fields joined by newlines."""
+    assert storage._sign("download", "a\nb", "c") != storage._sign("download", "a", "b\nc")
+
+
 def test_a_half_written_secret_is_refused_not_used(tmp_path: Path, clock: ManualClock) -> None:
     """What the link-into-place prevents, shown directly: a key file that exists but holds
     no key is a clear error, never a weak secret."""

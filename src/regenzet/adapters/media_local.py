@@ -95,6 +95,8 @@ FINISH_GRACE_SECONDS = 60
 # The upload route's wall-clock limit on receiving one body (REGENZET_MEDIA_UPLOAD_SECONDS).
 UPLOAD_SECONDS = 600
 CHUNK = 1024 * 1024
+# The signing scheme's version, signed with every ticket and link (so it can rotate).
+_SCHEME = "regenzet-media-v1"
 
 _UNTYPED = {"", "application/octet-stream"}
 
@@ -247,7 +249,9 @@ class LocalMediaStorage:
         return self.root / ".meta" / f"{key}.json"
 
     def _sign(self, purpose: str, *parts: str) -> str:
-        message = "\n".join((purpose, *parts)).encode()
+        """HMAC of a canonical, versioned encoding (a JSON array): no field, whatever it
+        holds (a file name may hold a newline), can shift into its neighbour."""
+        message = json.dumps([_SCHEME, purpose, *parts], separators=(",", ":")).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     # -- the port --------------------------------------------------------------------------

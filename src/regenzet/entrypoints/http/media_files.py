@@ -21,9 +21,11 @@ only move bytes:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from types import TracebackType
 from typing import Annotated, Any, BinaryIO, Literal, Protocol
 
@@ -452,7 +454,13 @@ def download_media_file(
         stream = download.path.open("rb")  # held open: a sweep may delete the name meanwhile
     except (MediaObjectMissing, FileNotFoundError, IsADirectoryError):
         raise ApiError(404, "not-found", "the file is no longer stored") from None
-    size = download.size
+    # The size of the file actually opened (the name may have been replaced since the link
+    # was resolved: a preview rewritten, a move), so the headers describe what is streamed.
+    opened = os.fstat(stream.fileno())
+    if not S_ISREG(opened.st_mode):
+        stream.close()
+        raise ApiError(404, "not-found", "the file is no longer stored")
+    size = opened.st_size
     headers = {
         "Content-Disposition": download.content_disposition,
         "X-Content-Type-Options": "nosniff",
