@@ -80,7 +80,7 @@ MAX_BYTES_BEFORE_FILE = 64 * 1024
 MAX_BYTES_AFTER_FILE = 4096
 READ_CHUNK = 256 * 1024
 # The file's bytes go to the worker thread in batches of about this much.
-BATCH_BYTES = 1024 * 1024
+BATCH_BYTES = 256 * 1024
 
 
 class MediaUpload(Protocol):
