@@ -40,6 +40,8 @@ from regenzet.adapters.clock import ManualClock, SystemClock
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
+from regenzet.adapters.media_local import LocalMediaStorage
+from regenzet.adapters.media_s3 import S3MediaStorage
 from regenzet.adapters.persistence import memory_env, redact
 from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -58,6 +60,7 @@ from regenzet.application.directory_models import directory_projections
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
+from regenzet.application.media import MediaStorage
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -93,6 +96,7 @@ __all__ = [
     "http_services",
     "idempotency_store",
     "mailer",
+    "media_storage",
     "memory_env",
     "notification_followers",
     "openapi_document",
@@ -304,6 +308,33 @@ def _aws_client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
+def _s3_client() -> Any:
+    """S3 for presigning: SigV4 and virtual-hosted addressing, so the URLs name the regional
+    endpoint (``https://BUCKET.s3.REGION.amazonaws.com/``); boto3's default names the global
+    one for a presigned POST, which S3 answers with a 307 the browser's CORS POST does not
+    follow. The region, credentials and any ``AWS_ENDPOINT_URL`` come from the environment;
+    an endpoint that is not AWS's (moto's server, MinIO) has no bucket subdomains, so it is
+    addressed by path."""
+    from urllib.parse import urlsplit
+
+    import boto3
+    from botocore.config import Config
+
+    def client(addressing: str) -> Any:
+        return boto3.client(
+            "s3",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing},
+                retries={"mode": "standard", "max_attempts": 5},
+            ),
+        )
+
+    s3 = client("virtual")
+    host = urlsplit(str(s3.meta.endpoint_url)).hostname or ""
+    return s3 if host.endswith(".amazonaws.com") else client("path")
+
+
 def publisher(settings: Settings) -> Publisher:
     """SNS when ``REGENZET_SNS_TOPIC_ARN`` is set, else ``$REGENZET_DATA_DIR/events.jsonl``."""
     if settings.sns_topic_arn is not None:
@@ -325,6 +356,27 @@ def mailer(settings: Settings) -> Mailer:
             password=settings.smtp_password,
         )
     return EmlFileMailer(settings.data_dir / "mail", settings.mail_from)
+
+
+def media_storage(settings: Settings) -> MediaStorage:
+    """The one choice of media backend: S3 with ``REGENZET_MEDIA_BACKEND=s3``, otherwise files
+    under ``<data dir>/media`` with tickets signed by a key in ``<data dir>/keys``. Tickets
+    and links expire by the real time, even under the demo's business clock."""
+    from regenzet.entrypoints.http.media_files import DOWNLOAD_PATH, UPLOAD_PATH
+
+    media = settings.media
+    if media.backend == "s3":
+        if media.bucket is None or media.kms_key_id is None:  # refused by the settings too
+            raise SettingsError("REGENZET_MEDIA_BUCKET and REGENZET_MEDIA_KMS_KEY_ID are needed")
+        return S3MediaStorage(_s3_client(), media.bucket, media.kms_key_id)
+    return LocalMediaStorage(
+        settings.data_dir / "media",
+        LocalMediaStorage.secret_in(settings.data_dir / "keys"),
+        SystemClock(),
+        upload_url=UPLOAD_PATH,
+        download_url=DOWNLOAD_PATH,
+        upload_seconds=media.upload_seconds,
+    )
 
 
 def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
@@ -527,8 +579,10 @@ def http_services(
     read_models: ReadModelStore | None = None,
     audit: Verifier | None = None,
     chat_model: ChatModel | None = None,
+    media: MediaStorage | None = None,
 ) -> HttpServices:
-    """Everything the HTTP handlers need, for one workshop and store."""
+    """Everything the HTTP handlers need, for one workshop and store (and the settings' media
+    storage unless ``media`` is given; its signed routes when it is the local disk)."""
     from regenzet.application.quote_approval import QuoteApprovals
     from regenzet.entrypoints.http.routing import HttpServices
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
@@ -540,6 +594,7 @@ def http_services(
         else (None, None)
     )
     retention = timedelta(hours=settings.idempotency_retention_hours)
+    media = media if media is not None else media_storage(settings)
     return HttpServices(
         assistant=assistant,
         chat_turns=turns,
@@ -559,6 +614,8 @@ def http_services(
         ),
         # Links expire by the workshop's clock, the one the quote emails are dated by.
         quote_approvals=QuoteApprovals(workshop, signed_links(settings, workshop.clock)),
+        media=media,
+        media_files=media if isinstance(media, LocalMediaStorage) else None,
     )
 
 
@@ -571,6 +628,8 @@ class Overrides:
     token_verifier: TokenVerifier | None = None
     chat_model: ChatModel | None = None
     workshop_type: type[Workshop] = Workshop
+    # Media storage (say a local one on a manual clock, or S3 on moto).
+    media_storage: MediaStorage | None = None
     # Run the followers in a background thread (the settings' choice by default); False
     # builds them for the caller to step (tests catch up explicitly).
     followers_in_process: bool | None = None
@@ -605,6 +664,7 @@ class Bootstrap:
         store = self.overrides.backend
         self.backend = _backend(store, settings) if store is not None else backend(settings)
         self._workshop: Workshop | None = None
+        self._media: MediaStorage | None = None
 
     @classmethod
     def from_env(cls, overrides: Overrides | None = None) -> Bootstrap:
@@ -634,6 +694,13 @@ class Bootstrap:
 
     def read_model_store(self) -> ReadModelStore:
         return self.backend.read_model_store()
+
+    @property
+    def media_storage(self) -> MediaStorage:
+        """Where media live (the override, or the settings' backend), built once."""
+        if self._media is None:
+            self._media = self.overrides.media_storage or media_storage(self.settings)
+        return self._media
 
     def event_log_reader(self) -> EventLogReader:
         return self.backend.event_log_reader(self.workshop)
@@ -716,6 +783,7 @@ class Bootstrap:
             read_models=read_models,
             audit=audit,
             chat_model=self.overrides.chat_model,
+            media=self.media_storage,
         )
         for closable in (audit.store, audit.reader, services.idempotency):
             closers.append(closable.close)

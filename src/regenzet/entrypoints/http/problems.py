@@ -35,6 +35,12 @@ from regenzet.application.identity import (
     AuthenticationError,
     IdentityUnavailableError,
 )
+from regenzet.application.media import (
+    MediaObjectChangedError,
+    TicketRefusedError,
+    UploadRefusedError,
+    UploadTooLargeError,
+)
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
 
@@ -104,10 +110,12 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     412: "Precondition failed",
     413: "Request too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Unprocessable content",
     428: "Precondition required",
     429: "Too many requests",
@@ -276,6 +284,14 @@ def to_problem(
         problem = _simple(409, "duplicate", str(exc))
         problem.rule = "unique"
         return problem, headers
+    if isinstance(exc, TicketRefusedError):
+        return _simple(403, "ticket-refused", str(exc)), headers
+    if isinstance(exc, UploadTooLargeError):
+        return _simple(413, "upload-too-large", str(exc)), headers
+    if isinstance(exc, UploadRefusedError):
+        return _simple(422, "upload-refused", str(exc)), headers
+    if isinstance(exc, MediaObjectChangedError):
+        return _simple(409, "upload-changed", str(exc)), headers
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
