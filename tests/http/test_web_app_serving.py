@@ -21,7 +21,7 @@ from regenzet.entrypoints.bootstrap import (
     workshop_for,
 )
 from regenzet.entrypoints.http.app import create_app
-from regenzet.entrypoints.settings import Settings
+from regenzet.entrypoints.settings import MediaSettings, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 INDEX = (
@@ -173,6 +173,29 @@ def test_with_cognito_there_is_no_local_sign_in_and_the_app_uses_oidc(
         }
         csp = client.get("/").headers["content-security-policy"]
         assert "connect-src 'self' https://cognito-idp.eu-central-1.amazonaws.com" in csp
+
+
+def test_with_media_on_s3_the_app_may_upload_to_and_load_from_the_bucket_only(
+    tmp_path: Path, dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The browser posts uploads straight to the bucket and loads presigned images and videos
+    # from it: without its origin in the CSP the app's own page would block them.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    settings = attrs.evolve(
+        Settings(data_dir=tmp_path / "var", database_url=None, web_dist=dist),
+        media=MediaSettings(backend="s3", bucket="rz-media-test", kms_key_id="alias/rz-media"),
+    )
+    bucket = "https://rz-media-test.s3.eu-central-1.amazonaws.com"
+    for client in client_for(settings):
+        csp = client.get("/").headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+        assert directives["connect-src"] == f"'self' {bucket}"
+        assert directives["img-src"] == f"'self' data: blob: {bucket}"
+        assert directives["media-src"] == f"'self' blob: {bucket}"
+        assert directives["script-src"] == "'self'"
+        assert directives["form-action"] == "'self'"
 
 
 def test_without_a_build_the_root_says_how_to_build(tmp_path: Path) -> None:

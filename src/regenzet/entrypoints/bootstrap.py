@@ -60,7 +60,7 @@ from regenzet.application.directory_models import directory_projections
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
-from regenzet.application.media import MediaStorage
+from regenzet.application.media import MEDIA_PREFIX, PENDING_PREFIX, MediaStorage
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -308,7 +308,7 @@ def _aws_client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
-def _s3_client() -> Any:
+def _s3_client(*, signed: bool = True) -> Any:
     """S3 for presigning: SigV4 and virtual-hosted addressing, so the URLs name the regional
     endpoint (``https://BUCKET.s3.REGION.amazonaws.com/``); boto3's default names the global
     one for a presigned POST, which S3 answers with a 307 the browser's CORS POST does not
@@ -318,13 +318,14 @@ def _s3_client() -> Any:
     from urllib.parse import urlsplit
 
     import boto3
+    from botocore import UNSIGNED
     from botocore.config import Config
 
     def client(addressing: str) -> Any:
         return boto3.client(
             "s3",
             config=Config(
-                signature_version="s3v4",
+                signature_version="s3v4" if signed else UNSIGNED,
                 s3={"addressing_style": addressing},
                 retries={"mode": "standard", "max_attempts": 5},
             ),
@@ -333,6 +334,25 @@ def _s3_client() -> Any:
     s3 = client("virtual")
     host = urlsplit(str(s3.meta.endpoint_url)).hostname or ""
     return s3 if host.endswith(".amazonaws.com") else client("path")
+
+
+def media_browser_origins(settings: Settings) -> tuple[str, ...]:
+    """The origins a browser posts uploads to and loads media from, for the web app's CSP:
+    the bucket's as the S3 adapter's client names it in its URLs (read off an unsigned URL,
+    so no credentials are needed), none when the API serves media itself."""
+    from urllib.parse import urlsplit
+
+    media = settings.media
+    if media.backend != "s3" or media.bucket is None:
+        return ()
+    s3 = _s3_client(signed=False)
+    urls = (
+        s3.generate_presigned_post(media.bucket, PENDING_PREFIX + "origin")["url"],
+        s3.generate_presigned_url(
+            "get_object", Params={"Bucket": media.bucket, "Key": MEDIA_PREFIX + "origin"}
+        ),
+    )
+    return tuple(sorted({f"{(p := urlsplit(url)).scheme}://{p.netloc}" for url in urls}))
 
 
 def publisher(settings: Settings) -> Publisher:
@@ -834,11 +854,14 @@ def web_routes(settings: Settings, clock: Clock) -> list[Any]:
     routes: list[Any] = []
     if settings.jwks_url is None:
         routes.append(local_sign_in_router(token_issuer(settings), clock))
-        config = WebConfig(auth="local")
+        config = WebConfig(auth="local", media_origins=media_browser_origins(settings))
     else:
         # Cognito: the issuer is the OIDC authority and the ID token's audience the app client.
         config = WebConfig(
-            auth="oidc", oidc_authority=settings.jwt_issuer, oidc_client_id=settings.jwt_audience
+            auth="oidc",
+            oidc_authority=settings.jwt_issuer,
+            oidc_client_id=settings.jwt_audience,
+            media_origins=media_browser_origins(settings),
         )
     if settings.web_dist is not None:
         routes += spa_handlers(settings.web_dist, config)

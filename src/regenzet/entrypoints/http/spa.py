@@ -42,6 +42,9 @@ class WebConfig:
     oidc_authority: str | None = None
     oidc_client_id: str | None = None
     oidc_scope: str = "openid email profile"
+    # Origins the browser uploads media to and loads them from (the S3 bucket's; empty when the
+    # API serves media itself).
+    media_origins: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"auth": self.auth}
@@ -68,18 +71,21 @@ class WebConfig:
         return tuple(sources)
 
 
-def content_security_policy(connect: Sequence[str] = ()) -> str:
-    """The app's CSP: nothing inline, nothing from elsewhere, no framing."""
-    connect_src = " ".join(("'self'", *connect))
+def content_security_policy(connect: Sequence[str] = (), media: Sequence[str] = ()) -> str:
+    """The app's CSP: nothing inline, nothing from elsewhere but the identity provider
+    (``connect``) and the media store (``media``: uploads, images and videos), no framing."""
+    connect_src = " ".join(("'self'", *connect, *media))
+    img_src = " ".join(("'self'", "data:", "blob:", *media))
+    media_src = " ".join(("'self'", "blob:", *media))
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data: blob:",
+            f"img-src {img_src}",
             "font-src 'self'",
             f"connect-src {connect_src}",
-            "media-src 'self' blob:",
+            f"media-src {media_src}",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -100,7 +106,7 @@ def _security_headers(csp: str) -> dict[str, str]:
 def spa_handlers(dist: Path, config: WebConfig) -> list[BaseRouteHandler | Any]:
     """Route handlers serving the built app in ``dist`` (or a page saying how to build it)."""
     index = dist / "index.html"
-    csp = content_security_policy(config.connect_sources())
+    csp = content_security_policy(config.connect_sources(), config.media_origins)
     html_headers = {"Cache-Control": NO_CACHE, **_security_headers(csp)}
 
     @get("/config.json", include_in_schema=False, sync_to_thread=False)
