@@ -60,6 +60,8 @@ from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
 from regenzet.application.media import MediaStorage
+from regenzet.application.media_confirm import MediaLimits
+from regenzet.application.media_use_cases import MediaDesk
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -168,12 +170,13 @@ def workshop_for(
     settings: Settings | None = None,
     *,
     workshop_type: type[Workshop] = Workshop,
+    media: MediaDesk | None = None,
 ) -> Workshop:
     """A workshop on an explicit store and clock (tooling, tests; ``workshop_type`` lets a
-    test subclass the workshop's infrastructure seam)."""
-    extra: dict[str, Any] = {}
+    test subclass the workshop's infrastructure seam); ``media`` for its media use cases."""
+    extra: dict[str, Any] = {"media": media}
     if settings is not None:
-        extra = {"tax_rate": settings.tax_rate, "currency": settings.currency}
+        extra |= {"tax_rate": settings.tax_rate, "currency": settings.currency}
     return _backend(store, settings).workshop(
         workshop_type, clock=clock, vin_decoder=VininfoVinDecoder(), **extra
     )
@@ -337,6 +340,19 @@ def media_storage(settings: Settings) -> MediaStorage:
     if settings.media.backend == "s3":
         raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
     return LocalMediaStorage.in_data_dir(settings.data_dir, SystemClock())
+
+
+def media_limits(settings: Settings) -> MediaLimits:
+    """The settings' media limits as the use cases take them."""
+    media = settings.media
+    return MediaLimits(
+        max_photo_bytes=media.max_photo_bytes,
+        max_video_bytes=media.max_video_bytes,
+        photo_types=frozenset(media.photo_types),
+        video_types=frozenset(media.video_types),
+        ticket_seconds=media.ticket_seconds,
+        url_seconds=media.url_seconds,
+    )
 
 
 def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
@@ -639,6 +655,10 @@ class Bootstrap:
                 self.overrides.clock or SystemClock(),
                 self.settings,
                 workshop_type=self.overrides.workshop_type,
+                # Resolved on first use: a process that never touches media creates nothing.
+                media=MediaDesk(
+                    lambda: self.media_storage, media_limits(self.settings), SystemClock()
+                ),
             )
         return self._workshop
 
