@@ -98,9 +98,10 @@ class PendingKey:
         return self.now - self.retention
 
     def bind(self, aggregate_id: UUID, version: int, result: Any = None) -> None:
-        if self.primary is None:
-            self.primary = (aggregate_id, version)
-            self.result = result
+        # The latest save names it: a use case that retries its save after a conflict (a
+        # media confirm) binds again with the version it is now saving.
+        self.primary = (aggregate_id, version)
+        self.result = result
 
     def response_for(self, position: int | None) -> StoredResponse:
         if self.primary is None:
