@@ -445,6 +445,7 @@ def test_a_body_that_trickles_is_cut_off_and_leaves_the_ticket_usable(
     status, problem = anyio.run(_drive, rig.client.app, content_type, [first, stall])
     assert status == 408
     assert b"request-timeout" in problem
+    assert b'"title":"Request timeout"' in problem
     assert time.monotonic() - started < 10
     assert ticket.key not in rig.leftovers()
     assert list((rig.storage.root / ".incoming").iterdir()) == []

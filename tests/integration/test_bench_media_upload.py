@@ -11,14 +11,16 @@ from .bench_script import run_bench
 
 def test_bench_media_upload_reports_throughput_and_leaves_nothing_behind(tmp_path: Path) -> None:
     result = run_bench(
-        ["media-upload", "--size-mb", "2", "--rounds", "1"], {"REGENZET_DATA_DIR": str(tmp_path)}
+        ["media-upload", "--size-mb", "8", "--rounds", "1"], {"REGENZET_DATA_DIR": str(tmp_path)}
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (record["bench"], record["unit"], record["size_mb"]) == ("media-upload", "MiB/s", 2)
+    assert (record["bench"], record["unit"], record["size_mb"]) == ("media-upload", "MiB/s", 8)
     assert record["value"] > 0
     assert record["anchor"] > 0
     assert record["copy_fsync"] > 0
-    assert record["rss_growth_mb"] < 2  # never the whole body in memory
+    # Never the whole body in memory: well under the file's 8 MiB (the worker thread the
+    # route hands the file to, and a batch in flight, cost a megabyte or two of their own).
+    assert record["rss_growth_mb"] < 4
     assert "copy + fsync" in result.stdout
     assert list(tmp_path.iterdir()) == []

@@ -93,6 +93,14 @@ def test_no_field_can_shift_into_its_neighbour_under_the_signature(
     assert storage._sign("download", "a\nb", "c") != storage._sign("download", "a", "b\nc")
 
 
+def test_a_changed_object_is_a_409_problem_for_the_confirm_flow() -> None:
+    from regenzet.application.media import MediaObjectChangedError
+    from regenzet.entrypoints.http.problems import to_problem
+
+    problem, _ = to_problem(MediaObjectChangedError("pending/x changed since it was checked"))
+    assert (problem.status, problem.type.rsplit("/", 1)[1]) == (409, "upload-changed")
+
+
 def test_a_half_written_secret_is_refused_not_used(tmp_path: Path, clock: ManualClock) -> None:
     """What the link-into-place prevents, shown directly: a key file that exists but holds
     no key is a clear error, never a weak secret."""
