@@ -16,15 +16,15 @@ Postgres, in one run:
    with them alone, timed (read + decode + apply + commit, the product's ``Follower.step``) in CPU
    time of the thread that runs it (``time.thread_time``: the progress bar's refresh thread and the
    connection pools' workers are not the follower's cost, and with a follower that ignores most
-   events a tail takes a millisecond or two, so any other thread's work inside it weighs heavily on
-   a process-wide figure) with the garbage collector paused, and in wall time. The figure is the
-   best round's tail events per CPU second, and its inverse, the time per event: on a 2-vCPU machine
-   shared with other work, wall time mostly measures the neighbours (a read model that ignores every
-   event came out 2x slower at one size than at another); CPU time is the cost the follower pays per
-   event. On SQLite that is all of it; on Postgres the server's share is not counted, so the wall
-   figure is printed beside it. The tails add ``rounds x tail`` orders to every history (small
-   beside 10,000, not beside 10: the smallest history is a few hundred orders by the last round,
-   which only flatters the anchor).
+   events a tail takes a millisecond or two, so any other thread's work inside it weighs
+   heavily on a process-wide figure) with the garbage collector paused, and in wall time. The figure is the best
+   round's tail events per CPU second, and its inverse, the time per event: on a 2-vCPU machine
+   shared with other work, wall time mostly measures the neighbours (a read model that ignores
+   every event came out 2x slower at one size than at another); CPU time is the cost the follower
+   pays per event. On SQLite that is all of it; on Postgres the server's share is not counted, so
+   the wall figure is printed beside it. The tails add ``rounds x tail`` orders to every history
+   (small beside 10,000, not beside 10: the smallest history is a few hundred orders by the last
+   round, which only flatters the anchor).
 
 Acceptance (issue 12): for every read model the figure at 10,000 orders is within 20 % of the
 figure at 10. The JSON last line gives ``value`` (events/s at the largest history), ``anchor``
