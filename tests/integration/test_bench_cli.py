@@ -17,6 +17,7 @@ BENCHMARKS = (
     "chat",
     "fleet",
     "media-upload",
+    "media-confirm",
 )
 
 

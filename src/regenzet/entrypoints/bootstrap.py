@@ -61,6 +61,8 @@ from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
 from regenzet.application.media import MEDIA_PREFIX, PENDING_PREFIX, MediaStorage
+from regenzet.application.media_confirm import MediaLimits
+from regenzet.application.media_use_cases import MediaDesk
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -169,12 +171,13 @@ def workshop_for(
     settings: Settings | None = None,
     *,
     workshop_type: type[Workshop] = Workshop,
+    media: MediaDesk | None = None,
 ) -> Workshop:
     """A workshop on an explicit store and clock (tooling, tests; ``workshop_type`` lets a
-    test subclass the workshop's infrastructure seam)."""
-    extra: dict[str, Any] = {}
+    test subclass the workshop's infrastructure seam); ``media`` for its media use cases."""
+    extra: dict[str, Any] = {"media": media}
     if settings is not None:
-        extra = {"tax_rate": settings.tax_rate, "currency": settings.currency}
+        extra |= {"tax_rate": settings.tax_rate, "currency": settings.currency}
     return _backend(store, settings).workshop(
         workshop_type, clock=clock, vin_decoder=VininfoVinDecoder(), **extra
     )
@@ -396,6 +399,19 @@ def media_storage(settings: Settings) -> MediaStorage:
         upload_url=UPLOAD_PATH,
         download_url=DOWNLOAD_PATH,
         upload_seconds=media.upload_seconds,
+    )
+
+
+def media_limits(settings: Settings) -> MediaLimits:
+    """The settings' media limits as the use cases take them."""
+    media = settings.media
+    return MediaLimits(
+        max_photo_bytes=media.max_photo_bytes,
+        max_video_bytes=media.max_video_bytes,
+        photo_types=frozenset(media.photo_types),
+        video_types=frozenset(media.video_types),
+        ticket_seconds=media.ticket_seconds,
+        url_seconds=media.url_seconds,
     )
 
 
@@ -704,6 +720,10 @@ class Bootstrap:
                 self.overrides.clock or SystemClock(),
                 self.settings,
                 workshop_type=self.overrides.workshop_type,
+                # Resolved on first use: a process that never touches media creates nothing.
+                media=MediaDesk(
+                    lambda: self.media_storage, media_limits(self.settings), SystemClock()
+                ),
             )
         return self._workshop
 

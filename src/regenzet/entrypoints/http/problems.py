@@ -41,6 +41,7 @@ from regenzet.application.media import (
     UploadRefusedError,
     UploadTooLargeError,
 )
+from regenzet.application.media_confirm import MediaRefusedError, UploadMissingError
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
 
@@ -283,6 +284,14 @@ def to_problem(
     if isinstance(exc, DuplicateError):
         problem = _simple(409, "duplicate", str(exc))
         problem.rule = "unique"
+        return problem, headers
+    if isinstance(exc, MediaRefusedError):
+        problem = _simple(422, "media-refused", exc.detail)
+        problem.rule = exc.reason
+        return problem, headers
+    if isinstance(exc, UploadMissingError):
+        problem = _simple(409, "upload-missing", str(exc))
+        problem.rule = "upload_missing"
         return problem, headers
     if isinstance(exc, TicketRefusedError):
         return _simple(403, "ticket-refused", str(exc)), headers
