@@ -118,6 +118,9 @@ function Labels({ shapes }: { shapes: Shape[] }) {
   );
 }
 
+/** Shapes compared by content (the server may send the fields in another order). */
+const canonical = (shapes: Shape[]) => JSON.stringify(shapes.map((s) => [s.kind, s.points, s.colour, s.label ?? null]));
+
 function MarkupEditor({
   media,
   inspectionId,
@@ -144,7 +147,7 @@ function MarkupEditor({
     setDraftState(shape);
   };
   const save = useAction(() => annotate(inspectionId, media.media_id, shapes), { success: "Markup saved" });
-  const dirty = JSON.stringify(shapes) !== JSON.stringify(media.annotations);
+  const dirty = canonical(shapes) !== canonical(media.annotations);
   const full = shapes.length >= MAX_SHAPES;
 
   const point = (e: PointerEvent<SVGSVGElement>) => relativePoint(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect());

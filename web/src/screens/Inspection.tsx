@@ -143,6 +143,23 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
           ))}
         </Card>
       )}
+      {inspection.shared ? (
+        <Text size="sm" data-testid="inspection-shared">
+          Shared with the vehicle's owner (they see the findings, photos and markup in their portal).
+        </Text>
+      ) : (
+        inspection.status === "completed" &&
+        (role === "advisor" || role === "technician" || role === "manager") && (
+          <Group>
+            <Act
+              run={() => unwrap(api.POST("/api/v1/inspections/{inspection_id}/share", { params: { path: { inspection_id: inspection.id }, header: key() } }))}
+              success="Shared with the owner"
+            >
+              Share with the owner
+            </Act>
+          </Group>
+        )
+      )}
       {editable && (
         <Stack gap={4}>
           {template.data && missing.length > 0 && (
