@@ -83,11 +83,14 @@ export function MediaUploader({
   itemCode = null,
   videos,
   label,
+  compact = false,
 }: {
   owner: MediaOwner;
   itemCode?: string | null;
   videos: boolean;
   label: string;
+  /** One per inspection item: a button (still a drop target) without the dashed box. */
+  compact?: boolean;
 }) {
   const client = useQueryClient();
   const input = useRef<HTMLInputElement>(null);
@@ -123,7 +126,7 @@ export function MediaUploader({
   return (
     <Stack gap={4}>
       <div
-        className={over ? "media-drop media-drop--over" : "media-drop"}
+        className={`media-drop${compact ? " media-drop--compact" : ""}${over ? " media-drop--over" : ""}`}
         onDragOver={(e) => {
           e.preventDefault();
           setOver(true);
@@ -136,9 +139,11 @@ export function MediaUploader({
           <Button size="xs" variant="light" onClick={() => input.current?.click()}>
             Add {what}
           </Button>
-          <Text size="xs" c="dimmed">
-            or drop {videos ? "files" : "photos"} here
-          </Text>
+          {!compact && (
+            <Text size="xs" c="dimmed">
+              or drop {videos ? "files" : "photos"} here
+            </Text>
+          )}
         </Group>
         <input
           ref={input}

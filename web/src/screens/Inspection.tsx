@@ -231,7 +231,7 @@ function ItemRow({
       {rate.error ? <ProblemAlert error={rate.error} /> : null}
       <MediaStrip items={media} annotateFor={annotateFor} label={`Photos and videos of ${item.title}`} />
       {editable && (
-        <MediaUploader owner={{ kind: "inspections", id: inspection.id }} itemCode={item.code} videos label={`Add photo/video for ${item.title}`} />
+        <MediaUploader owner={{ kind: "inspections", id: inspection.id }} itemCode={item.code} videos compact label={`Add photo/video for ${item.title}`} />
       )}
       {item.measurements?.map((m) => (
         <MeasurementInput key={m.kind} inspection={inspection} itemCode={item.code} kind={m.kind} unit={m.unit} min={m.min ?? null} max={m.max ?? null} editable={editable} nominalVoltage={nominalVoltage} />
