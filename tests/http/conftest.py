@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.persistence import sqlite_env
 from regenzet.application.identity import Principal
+from regenzet.application.media import MediaStorage
 from regenzet.application.projections import Follower
 from regenzet.application.workshop import Workshop
 from regenzet.domain.common import Role
@@ -79,16 +80,27 @@ def demo_settings(data_dir: Path, **changes: Any) -> Settings:
 
 
 def build_api(
-    data_dir: Path, env: dict[str, str], settings: Settings | None = None, *, seed: bool = True
+    data_dir: Path,
+    env: dict[str, str],
+    settings: Settings | None = None,
+    *,
+    seed: bool = True,
+    media_storage: MediaStorage | None = None,
 ) -> Iterator[Api]:
-    """The API over ``env``'s store: the demo garage, or a fresh empty store (``seed=False``)."""
+    """The API over ``env``'s store: the demo garage, or a fresh empty store (``seed=False``);
+    media under ``data_dir`` unless ``media_storage`` is given (say on a manual clock)."""
     settings = settings or demo_settings(data_dir)
     clock = ManualClock(
         (datetime.now(UTC) - timedelta(days=6)).replace(hour=7, minute=30, second=0, microsecond=0)
     )
     # Composed by the bootstrap, as `regenzet serve` is, on the test's store and clock; the
     # followers are stepped by the tests (catch_up) instead of a background thread.
-    boot = Bootstrap(settings, Overrides(backend=env, clock=clock, followers_in_process=False))
+    boot = Bootstrap(
+        settings,
+        Overrides(
+            backend=env, clock=clock, followers_in_process=False, media_storage=media_storage
+        ),
+    )
     workshop = boot.workshop
     if seed:
         seed_demo(workshop, clock)

@@ -69,11 +69,19 @@ EXPECTED: dict[str, set[str]] = {
     "recordPayment": {A, M},
     "releaseVehicle": {A, M},
     "cancelRepairOrder": {A, M},
+    "requestRepairOrderMediaUpload": {A, T, M},
+    "confirmRepairOrderMedia": {A, T, M},
+    "listRepairOrderMedia": ALL,
+    "getRepairOrderMedia": ALL,
     "startInspection": {T},
     "getInspection": ALL,
     "rateInspectionItem": {T},
     "recordMeasurement": {T},
-    "attachInspectionMedia": {T},
+    "requestInspectionMediaUpload": {T},
+    "confirmInspectionMedia": {T},
+    "annotateInspectionMedia": {T},
+    "listInspectionMedia": ALL,
+    "getInspectionMedia": ALL,
     "completeInspection": {T},
     "shareInspection": {A, T, M},
     "getAuditLog": {M, AU},
@@ -198,6 +206,9 @@ def test_every_api_route_needs_a_token(shared_api: Api) -> None:
 
 LEAF_VEHICLE = Vehicle.create_id("1N4AZ1CP0JC306212")
 LEAF_ORDER = order_id("leaf-balance")  # Lukas's, quoted and awaiting his approval
+LEAF_INSPECTION = f"/api/v1/inspections/{demo_id('inspection:leaf')}"
+LEAF_PHOTO = demo_id("media:charge-port.jpg")
+LEAF_CHECK_IN = demo_id("media:bumper-scuff.jpg")
 LEAKS = [
     "Lukas",
     "Meyer",
@@ -205,6 +216,9 @@ LEAKS = [
     "1N4AZ1CP0JC306212",
     "H-456-LF",
     "Leaf",
+    "charge-port",
+    "bumper-scuff",
+    "media-files",
 ]
 
 # (operation, method, path, body): each is valid for Lukas, the owner.
@@ -238,6 +252,17 @@ BOLA_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "getInspectionSummary",
         "GET",
         f"/api/v1/inspections/{demo_id('inspection:leaf')}/summary",
+        None,
+    ),
+    # Media (issue 13): Lukas's shared inspection's photo and his order's check-in photo;
+    # neither metadata nor a minted URL reaches another customer.
+    ("listInspectionMedia", "GET", f"{LEAF_INSPECTION}/media", None),
+    ("getInspectionMedia", "GET", f"{LEAF_INSPECTION}/media/{LEAF_PHOTO}", None),
+    ("listRepairOrderMedia", "GET", f"/api/v1/repair-orders/{LEAF_ORDER}/media", None),
+    (
+        "getRepairOrderMedia",
+        "GET",
+        f"/api/v1/repair-orders/{LEAF_ORDER}/media/{LEAF_CHECK_IN}",
         None,
     ),
 ]
@@ -284,3 +309,47 @@ def test_another_customers_record_is_a_404_that_leaks_nothing(
 
     owned = sqlite_api.client.request(method, path, json=body, headers=sqlite_api.auth("lukas"))
     assert owned.status_code in {200, 201}, (operation, owned.text)
+
+
+def test_another_customers_media_gives_no_ticket_and_no_url(sqlite_api: Api) -> None:
+    """Customers never get an upload ticket (the policy, 403 for their own records too), and
+    the media routes of another customer's records are the 404 of a missing id, with no
+    URL in them (the cases above); the owner gets the URLs."""
+    photo = {
+        "file_name": "x.jpg",
+        "content_type": "image/jpeg",
+        "size": 10,
+        "sha256": "a" * 64,
+    }
+    for path in (
+        f"{LEAF_INSPECTION}/media/uploads",
+        f"/api/v1/repair-orders/{LEAF_ORDER}/media/uploads",
+    ):
+        for who in ("sanne", "lukas"):
+            refused = sqlite_api.client.post(path, json=photo, headers=sqlite_api.auth(who))
+            assert refused.status_code == 403, (path, who, refused.text)
+    stolen = sqlite_api.client.get(f"{LEAF_INSPECTION}/media", headers=sqlite_api.auth("sanne"))
+    assert stolen.status_code == 404
+    assert "url" not in stolen.text
+    own = sqlite_api.client.get(f"{LEAF_INSPECTION}/media", headers=sqlite_api.auth("lukas"))
+    (item,) = own.json()["items"]
+    assert item["media_id"] == str(LEAF_PHOTO)
+    assert all(item[name] for name in ("preview_url", "thumbnail_url", "download_url"))
+
+
+def test_an_unshared_inspections_media_is_a_404_to_its_own_customer(sqlite_api: Api) -> None:
+    bolt = f"/api/v1/inspections/{demo_id('inspection:bolt')}"  # Greencab's, in progress
+    photo = demo_id("media:brake-disc.jpg")
+    for path in (f"{bolt}/media", f"{bolt}/media/{photo}"):
+        refused = sqlite_api.client.get(path, headers=sqlite_api.auth("greencab"))
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["type"].endswith("/not-found")
+        assert sqlite_api.client.get(path, headers=sqlite_api.auth("noor")).status_code == 200
+
+
+def test_the_auditor_reads_media_metadata_with_every_url_null(sqlite_api: Api) -> None:
+    for path in (f"{LEAF_INSPECTION}/media", f"/api/v1/repair-orders/{LEAF_ORDER}/media"):
+        (item,) = sqlite_api.client.get(path, headers=sqlite_api.auth("ines")).json()["items"]
+        assert (len(item["sha256"]), item["width"]) == (64, 800)
+        urls = ("thumbnail_url", "preview_url", "download_url", "urls_expire_at")
+        assert [item[name] for name in urls] == [None] * 4

@@ -28,7 +28,7 @@ def test_every_write_route_submits_its_command_for_the_principal(shared_api: Api
             continue
         fn = getattr(handler.fn, "func", handler.fn)  # sync handlers run in a thread
         writes[str(handler.operation_id)] = inspect.getsource(fn)
-    assert len(writes) == 42  # 40 commands; approve and decline also by link
+    assert len(writes) == 46  # 44 commands; approve and decline also by link
     by_link = {op for op in writes if op in LINK_OPERATIONS}
     assert by_link == {"approveJobByLink", "declineJobByLink"}
     # By link: the decision is QuoteApprovals', which runs it for the link's holder.

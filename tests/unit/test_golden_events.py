@@ -68,3 +68,38 @@ def test_customer_registered_v1_upcasts_to_default_preferences(mapper: Any) -> N
     assert customer.email == "sanne.devries@example.nl"
     # Re-saved today it is a version-2 event.
     assert b'"class_version":2' in mapper.to_stored_event(event).state
+
+
+def test_media_attached_before_the_upload_flow_still_replays(mapper: Any) -> None:
+    """Issue 13 added defaulted fields to ``Inspection.MediaAttached``: the events stored
+    before (no file name, dimensions or key) decode as stored and replay onto the aggregate."""
+    from decimal import Decimal
+
+    from regenzet.domain.inspection import Inspection
+    from regenzet.domain.inspection_template import load_template
+
+    (old,) = [
+        f
+        for f in CURRENT
+        if f["topic"].endswith("Inspection.MediaAttached") and '"file_name"' not in f["state"]
+    ]
+    event = mapper.to_domain_event(stored(old))
+    assert "file_name" not in vars(event)  # decoded as stored, re-encoded unchanged above
+    inspection = Inspection.start(
+        vehicle_id=UUID(int=1),
+        repair_order_id=None,
+        technician_id=UUID(int=2),
+        template=load_template(),
+        nominal_voltage_v=Decimal("400"),
+        actor=Actor("t", Role.TECHNICIAN),
+        id=event.originator_id,
+    )
+    inspection.version = event.originator_version - 1
+    event.mutate(inspection)
+    (attached,) = inspection.media
+    assert (attached.media_id, attached.size_bytes, attached.file_name) == (
+        UUID(int=42),
+        2_345_678,
+        None,
+    )
+    assert (attached.key, attached.width, attached.attached_at) == (None, None, event.timestamp)

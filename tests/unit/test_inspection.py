@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regenzet.domain import inspection as inspection_module
+from regenzet.domain import media as media_module
 from regenzet.domain.common import (
     Actor,
     DomainValidationError,
@@ -28,7 +30,6 @@ from regenzet.domain.inspection import (
     IsolationCircuit,
     Measurement,
     MeasurementKind,
-    MediaAttachment,
     Rating,
     RecommendedJob,
 )
@@ -38,6 +39,7 @@ from regenzet.domain.inspection_template import (
     TemplateSection,
     load_template,
 )
+from regenzet.domain.media import MediaAttachment, MediaUpload
 
 TECHNICIAN = Actor("tech-1", Role.TECHNICIAN)
 ADVISOR = Actor("advisor-1", Role.ADVISOR)
@@ -109,17 +111,30 @@ def completed() -> Inspection:
     return inspection
 
 
-def attach(inspection: Inspection, **overrides: Any) -> None:
+def request_upload(inspection: Inspection, **overrides: Any) -> UUID:
     kwargs: dict[str, Any] = {
         "media_id": uuid4(),
         "item_code": HV_ITEM,
+        "file_name": "pack.jpg",
         "content_type": "image/jpeg",
         "size_bytes": 1024,
         "sha256": SHA,
+        "key": "pending/inspections/x/y",
         "actor": TECHNICIAN,
     }
     kwargs.update(overrides)
-    inspection.attach_media(**kwargs)
+    inspection.request_media_upload(**kwargs)
+    media_id: UUID = kwargs["media_id"]
+    return media_id
+
+
+def attach(inspection: Inspection, **overrides: Any) -> UUID:
+    """Requests an upload and confirms it, as the confirm step does once the bytes passed."""
+    media_id = request_upload(inspection, **overrides)
+    inspection.attach_media(
+        media_id=media_id, width=4000, height=3000, duration_s=None, key="media/x", actor=TECHNICIAN
+    )
+    return media_id
 
 
 def event_names(inspection: Inspection) -> list[str]:
@@ -513,14 +528,39 @@ def test_re_rating_an_item_before_completion_replaces_the_earlier_rating() -> No
 # -- media ----------------------------------------------------------------------------------
 
 
-def test_media_is_attached_to_an_item() -> None:
+def test_media_is_attached_to_an_item_once_confirmed() -> None:
     inspection = start()
-    media_id = uuid4()
-    attach(inspection, media_id=media_id, content_type="video/mp4", size_bytes=500 * 1024 * 1024)
+    media_id = request_upload(
+        inspection, content_type="video/mp4", size_bytes=500 * 1024 * 1024, file_name="a.mp4"
+    )
+    assert inspection.media == []
+    assert str(media_id) in inspection.media_uploads
 
-    assert inspection.media == [
-        MediaAttachment(media_id, HV_ITEM, "video/mp4", 500 * 1024 * 1024, SHA)
-    ]
+    inspection.attach_media(
+        media_id=media_id,
+        width=None,
+        height=None,
+        duration_s=Decimal("12.5"),
+        key="media/inspections/i/m/original",
+        actor=TECHNICIAN,
+    )
+
+    (attached,) = inspection.media
+    assert (attached.media_id, attached.item_code, attached.content_type) == (
+        media_id,
+        HV_ITEM,
+        "video/mp4",
+    )
+    assert (attached.size_bytes, attached.sha256, attached.file_name) == (
+        500 * 1024 * 1024,
+        SHA,
+        "a.mp4",
+    )
+    assert attached.duration_s == Decimal("12.500")
+    assert attached.key == "media/inspections/i/m/original"
+    assert attached.attached_by == TECHNICIAN
+    assert attached.attached_at is not None  # the event's own time
+    assert inspection.media_uploads == {}
 
 
 @pytest.mark.parametrize(
@@ -528,6 +568,7 @@ def test_media_is_attached_to_an_item() -> None:
     [
         ("content_type", {"content_type": "application/pdf"}),
         ("content_type", {"content_type": "image/gif"}),
+        ("content_type", {"content_type": "image/svg+xml"}),
         ("size_bytes", {"size_bytes": 0}),
         ("size_bytes", {"size_bytes": 500 * 1024 * 1024 + 1}),
         ("size_bytes", {"size_bytes": True}),
@@ -536,30 +577,139 @@ def test_media_is_attached_to_an_item() -> None:
         ("sha256", {"sha256": "g" * 64}),
         ("item_code", {"item_code": "battery.unknown"}),
         ("media_id", {"media_id": "photo-1"}),
+        ("file_name", {"file_name": ""}),
+        ("file_name", {"file_name": "../../etc/passwd"}),
+        ("file_name", {"file_name": "C:\\photos\\a.jpg"}),
+        ("file_name", {"file_name": "a\x00.jpg"}),
+        ("file_name", {"file_name": ".."}),
+        ("file_name", {"file_name": "x" * 201}),
     ],
 )
-def test_bad_media_is_refused(field: str, overrides: dict[str, Any]) -> None:
+def test_bad_upload_requests_are_refused(field: str, overrides: dict[str, Any]) -> None:
     inspection = start()
     with pytest.raises(DomainValidationError) as caught:
-        attach(inspection, **overrides)
+        request_upload(inspection, **overrides)
     assert caught.value.field == field
+    assert inspection.media_uploads == {}
     assert inspection.media == []
 
 
-def test_the_same_media_cannot_be_attached_twice() -> None:
+def test_the_same_media_id_cannot_be_requested_twice() -> None:
     inspection = start()
-    media_id = uuid4()
-    attach(inspection, media_id=media_id)
+    media_id = attach(inspection)
 
     with pytest.raises(DomainValidationError) as caught:
-        attach(inspection, media_id=media_id)
+        request_upload(inspection, media_id=media_id)
     assert caught.value.field == "media_id"
+
+
+def test_only_a_requested_upload_can_be_attached() -> None:
+    inspection = start()
+    with pytest.raises(DomainValidationError) as caught:
+        inspection.attach_media(
+            media_id=uuid4(), width=1, height=1, duration_s=None, key="media/x", actor=TECHNICIAN
+        )
+    assert caught.value.field == "media_id"
+    assert inspection.media == []
 
 
 def test_media_may_belong_to_the_inspection_rather_than_an_item() -> None:
     inspection = start()
     attach(inspection, item_code=None)
     assert inspection.media[0].item_code is None
+
+
+def test_an_upload_requested_in_progress_may_be_confirmed_after_completion() -> None:
+    inspection = start()
+    rate_all_required(inspection)
+    media_id = request_upload(inspection)
+    inspection.complete(actor=TECHNICIAN)
+
+    inspection.attach_media(
+        media_id=media_id, width=10, height=10, duration_s=None, key="media/x", actor=TECHNICIAN
+    )
+    assert [m.media_id for m in inspection.media] == [media_id]
+
+
+def test_markup_is_recorded_over_an_attached_photo_and_can_be_cleared() -> None:
+    inspection = start()
+    media_id = attach(inspection)
+    arrow = {"kind": "arrow", "points": [[0.1, 0.2], [0.5, 1]], "colour": "#ff0000", "label": None}
+    text = {"kind": "text", "points": [[0.3, 0.3]], "colour": "#00ff00", "label": "Corrosion"}
+
+    inspection.annotate_media(media_id=media_id, shapes=[arrow, text], actor=TECHNICIAN)
+    (attached,) = inspection.media
+    assert attached.annotations == [
+        {"kind": "arrow", "points": [[0.1, 0.2], [0.5, 1.0]], "colour": "#ff0000", "label": None},
+        text,
+    ]
+    assert attached.annotated_at is not None
+
+    inspection.annotate_media(media_id=media_id, shapes=[], actor=TECHNICIAN)
+    assert inspection.media[0].annotations == []
+    assert event_names(inspection).count("MediaAnnotated") == 2
+
+
+def test_markup_is_allowed_after_completion_and_sharing() -> None:
+    inspection = start()
+    media_id = attach(inspection)
+    rate_all_required(inspection)
+    inspection.complete(actor=TECHNICIAN)
+    inspection.share_with_customer(actor=ADVISOR)
+    shape = {"kind": "ellipse", "points": [[0, 0], [1, 1]], "colour": "#123abc", "label": "Here"}
+    inspection.annotate_media(media_id=media_id, shapes=[shape], actor=TECHNICIAN)
+    assert len(inspection.media[0].annotations) == 1
+
+
+def _shape(**changes: Any) -> dict[str, Any]:
+    return {
+        "kind": "arrow",
+        "points": [[0.1, 0.1], [0.2, 0.2]],
+        "colour": "#aabbcc",
+        "label": None,
+    } | changes
+
+
+@pytest.mark.parametrize(
+    ("field", "shapes"),
+    [
+        ("shapes", "arrow"),
+        ("shapes", [_shape()] * 101),
+        ("shapes[0].kind", [_shape(kind="star")]),
+        ("shapes[0].points", [_shape(points=[[0.1, 0.1]])]),
+        ("shapes[0].points", [_shape(kind="ellipse", points=[[0.1, 0.1]] * 3)]),
+        ("shapes[0].points", [_shape(kind="freehand", points=[[0.1, 0.1]] * 501)]),
+        ("shapes[0].points", [_shape(kind="text", points=[], label="x")]),
+        ("shapes[0].points[1]", [_shape(points=[[0.1, 0.1], [1.5, 0.2]])]),
+        ("shapes[0].points[1]", [_shape(points=[[0.1, 0.1], [-0.01, 0.2]])]),
+        ("shapes[0].points[1]", [_shape(points=[[0.1, 0.1], [float("nan"), 0.2]])]),
+        ("shapes[0].points[1]", [_shape(points=[[0.1, 0.1], [True, 0.2]])]),
+        ("shapes[0].points[1]", [_shape(points=[[0.1, 0.1], [0.2]])]),
+        ("shapes[0].colour", [_shape(colour="red")]),
+        ("shapes[0].colour", [_shape(colour="#FFAA00")]),
+        ("shapes[0].label", [_shape(kind="text", points=[[0.5, 0.5]])]),
+        ("shapes[0].label", [_shape(label="x" * 201)]),
+        ("shapes[0].label", [_shape(label="   ")]),
+        ("shapes[1].extra", [_shape(), _shape(extra=1)]),
+    ],
+)
+def test_bad_markup_is_refused(field: str, shapes: Any) -> None:
+    inspection = start()
+    media_id = attach(inspection)
+    with pytest.raises(DomainValidationError) as caught:
+        inspection.annotate_media(media_id=media_id, shapes=shapes, actor=TECHNICIAN)
+    assert caught.value.field == field
+    assert inspection.media[0].annotations == []
+
+
+def test_videos_and_unconfirmed_uploads_cannot_be_annotated() -> None:
+    inspection = start()
+    video = attach(inspection, content_type="video/mp4", file_name="walk.mp4")
+    pending = request_upload(inspection)
+    for media_id in (video, pending, uuid4()):
+        with pytest.raises(DomainValidationError) as caught:
+            inspection.annotate_media(media_id=media_id, shapes=[_shape()], actor=TECHNICIAN)
+        assert caught.value.field == "media_id"
 
 
 # -- completion -----------------------------------------------------------------------------
@@ -635,12 +785,12 @@ def test_no_measurement_after_completion() -> None:
     assert inspection.measurements == []
 
 
-def test_no_media_after_completion() -> None:
+def test_no_upload_requests_after_completion() -> None:
     inspection = completed()
     with pytest.raises(InvalidStateError) as caught:
-        attach(inspection)
+        request_upload(inspection)
     assert caught.value.current_state == "completed"
-    assert inspection.media == []
+    assert inspection.media_uploads == {}
 
 
 # -- sharing --------------------------------------------------------------------------------
@@ -781,6 +931,7 @@ def test_every_event_records_the_actor() -> None:
         "Started",
         "ItemRated",
         "MeasurementRecorded",
+        "MediaUploadRequested",
         "MediaAttached",
         *["ItemRated"] * len(load_template().required_codes),
         "Completed",
@@ -819,13 +970,14 @@ def _no_tuples(value: Any, path: str) -> None:
         for index, item in enumerate(value):
             _no_tuples(item, f"{path}[{index}]")
     elif attrs.has(type(value)):
-        assert type(value) in inspection_module.VALUE_TYPES, path
+        assert type(value) in [*inspection_module.VALUE_TYPES, *media_module.VALUE_TYPES, Actor]
+        assert type(value) is not Actor or path.endswith("_by"), path
         for field in attrs.fields(type(value)):
             _no_tuples(getattr(value, field.name), f"{path}.{field.name}")
     else:
         assert (
-            isinstance(value, str | int | bool | Decimal | UUID | type(None))
-            or type(value) in inspection_module.ENUMS
+            isinstance(value, str | int | float | bool | Decimal | UUID | datetime | type(None))
+            or type(value) in [*inspection_module.ENUMS, Role]
         ), path
 
 
@@ -833,7 +985,9 @@ def test_state_is_json_native_or_registered_value_types() -> None:
     inspection = start()
     inspection.rate_item(item_code=LV_ITEM, rating=Rating.AMBER, note=None, actor=TECHNICIAN)
     isolation(inspection, "0.0399", IsolationCircuit.AC)
-    attach(inspection)
+    media_id = attach(inspection)
+    request_upload(inspection)
+    inspection.annotate_media(media_id=media_id, shapes=[_shape()], actor=TECHNICIAN)
 
     for name, value in vars(inspection).items():
         if name.startswith("_"):  # the library's own id/version/timestamps
@@ -856,7 +1010,8 @@ def test_event_payloads_use_only_registered_value_types() -> None:
 
 def test_value_types_and_enums_are_exported_for_transcoding() -> None:
     value_types, enums = inspection_module.VALUE_TYPES, inspection_module.ENUMS
-    assert value_types == [Measurement, MediaAttachment]
+    assert value_types == [Measurement]
+    assert [MediaUpload, MediaAttachment] == media_module.VALUE_TYPES
     assert enums == [Rating, MeasurementKind, IsolationCircuit]
     assert all(attrs.has(t) for t in inspection_module.VALUE_TYPES)
     assert InspectionTemplate not in inspection_module.VALUE_TYPES

@@ -24,6 +24,7 @@ from regenzet.application.workshop import Workshop
 from regenzet.domain import catalog
 from regenzet.domain.common import Actor, DomainError, Role
 from regenzet.domain.customer import NotificationPreferences
+from regenzet.domain.media import Shape
 
 _HEADER = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -46,6 +47,16 @@ _SPECIAL: dict[Any, st.SearchStrategy[Any]] = {
     Any: _json_scalars | _decimals | st.datetimes(timezones=st.just(UTC)),
     Actor: st.builds(
         Actor, subject_id=st.text(min_size=1, max_size=20), role=st.sampled_from(Role)
+    ),
+    float: st.floats(0, 1, allow_nan=False),
+    # A markup's shape (issue 13): a JSON-native TypedDict, exactly as the domain checks it.
+    Shape: st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(["arrow", "ellipse", "freehand", "text"]),
+            "points": st.lists(st.lists(st.floats(0, 1), min_size=2, max_size=2), max_size=3),
+            "colour": st.just("#ff3b30"),
+            "label": st.none() | st.text(max_size=8),
+        }
     ),
     NotificationPreferences: st.builds(
         NotificationPreferences,
@@ -150,7 +161,7 @@ def test_the_catalog_knows_every_aggregates_events() -> None:
         "StaffMember.HvQualificationRecorded",
     } <= names
     # Adding an event type? Update this count deliberately and add its golden fixture.
-    assert len(EVENT_CLASSES) == 44
+    assert len(EVENT_CLASSES) == 48
 
 
 @pytest.mark.parametrize("event_class", EVENT_CLASSES, ids=lambda c: c.__qualname__)

@@ -28,6 +28,7 @@ import attrs
 from regenzet.domain.common import Role
 from regenzet.domain.customer import NotificationPreferences
 from regenzet.domain.inspection import IsolationCircuit, MeasurementKind, Rating
+from regenzet.domain.media import Shape
 from regenzet.domain.repair_order import (
     ApprovalChannel,
     LabourLine,
@@ -347,6 +348,24 @@ class CancelRepairOrder(RepairOrderCommand):
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class RequestRepairOrderMediaUpload(RepairOrderCommand):
+    """Asks for a ticket to upload a check-in photo (damage already on the car at intake).
+    ``item_code`` is the upload request's field; check-in photos belong to no item."""
+
+    item_code: str | None = None
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    media_id: UUID | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmRepairOrderMedia(RepairOrderCommand):
+    media_id: UUID
+
+
 # -- inspections -----------------------------------------------------------------------------
 
 
@@ -386,12 +405,28 @@ class RecordMeasurement(InspectionCommand):
 
 
 @attrs.frozen(kw_only=True)
-class AttachMedia(InspectionCommand):
-    media_id: UUID
+class RequestInspectionMediaUpload(InspectionCommand):
+    """Asks for a ticket to upload one photo or video (issue 13): the server picks the key."""
+
     item_code: str | None = None
+    file_name: str
     content_type: str
-    size_bytes: int
+    size: int
     sha256: str
+    media_id: UUID | None = None  # a chosen id (demo data); a new one otherwise
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmInspectionMedia(InspectionCommand):
+    """Checks what was uploaded for ``media_id`` and records it as attached."""
+
+    media_id: UUID
+
+
+@attrs.frozen(kw_only=True)
+class AnnotateInspectionMedia(InspectionCommand):
+    media_id: UUID
+    shapes: Sequence[Shape]
 
 
 @attrs.frozen(kw_only=True)

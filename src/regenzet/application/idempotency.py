@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
@@ -89,15 +89,18 @@ class PendingKey:
     respond: Responder
     primary: tuple[UUID, int] | None = None
     response: StoredResponse | None = None
+    # What the use case returns beyond the receipt (an upload ticket), for ``respond``.
+    result: Any = None
 
     @property
     def expired_before(self) -> datetime:
         """Records created at or before this instant are dead and may be overwritten."""
         return self.now - self.retention
 
-    def bind(self, aggregate_id: UUID, version: int) -> None:
+    def bind(self, aggregate_id: UUID, version: int, result: Any = None) -> None:
         if self.primary is None:
             self.primary = (aggregate_id, version)
+            self.result = result
 
     def response_for(self, position: int | None) -> StoredResponse:
         if self.primary is None:

@@ -13,14 +13,36 @@ application's confirm step.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from regenzet.application.errors import ApplicationError
+
 PENDING_PREFIX = "pending/"
+MEDIA_PREFIX = "media/"
 # An upload ticket lives at most this long (S3's presigned POST and the local ticket alike).
 MAX_TICKET_SECONDS = 300
+
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+MAX_KEY_LENGTH = 1024
+
+
+def check_key(key: str) -> str:
+    """``key`` when it is a plain object key: ``/``-separated segments of letters, digits,
+    ``.``, ``_`` and ``-``, none empty or starting with a dot (so no ``..``, no absolute path,
+    no backslash or NUL); ``ValueError`` otherwise. Every adapter refuses other keys, so a
+    key means the same file or object everywhere."""
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"a media key is 1 to {MAX_KEY_LENGTH} characters")
+    if not all(_SEGMENT.fullmatch(segment) for segment in key.split("/")):
+        raise ValueError(
+            "a media key's segments are letters, digits, '.', '_' and '-', "
+            "none empty or starting with a dot"
+        )
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +70,22 @@ class StoredObject:
 
 class MediaObjectMissing(LookupError):
     """No object is stored under the key (not uploaded yet, swept, or deleted)."""
+
+
+class TicketRefusedError(ApplicationError):
+    """A signed upload ticket or download link is forged, tampered with, expired, already
+    used, or names a key it may not (HTTP 403). Raised by storage that enforces its own
+    tickets (the local adapter; S3 refuses such a POST itself)."""
+
+
+class UploadTooLargeError(ApplicationError):
+    """The uploaded body is larger than the ticket's signed size (HTTP 413); storage stopped
+    reading at one byte past it."""
+
+
+class UploadRefusedError(ApplicationError):
+    """The uploaded bytes do not match the ticket: a different size, content type or SHA-256
+    (HTTP 422). Nothing was kept."""
 
 
 class MediaStorage(Protocol):
@@ -84,10 +122,17 @@ class MediaStorage(Protocol):
         ...
 
     def download_url(
-        self, key: str, *, filename: str, content_type: str, expires_in: int
+        self,
+        key: str,
+        *,
+        filename: str,
+        content_type: str,
+        expires_in: int,
+        inline: bool = False,
     ) -> str:
         """A URL that serves the object for ``expires_in`` seconds, with the given content
-        type and ``Content-Disposition`` naming ``filename``."""
+        type and ``Content-Disposition`` naming ``filename``: ``inline`` (a preview shown in
+        an ``<img>``) or, by default, ``attachment`` (a video, anything downloaded)."""
         ...
 
     def pending_older_than(self, moment: datetime) -> Iterator[str]:

@@ -22,7 +22,10 @@ from uuid import UUID, uuid4
 
 import attrs
 
-from regenzet.application.workshop import Workshop
+from regenzet.application import commands
+from regenzet.application.access import InProcess
+from regenzet.application.media_use_cases import IssuedUpload
+from regenzet.application.workshop import Receipt, Workshop
 from regenzet.domain.common import Actor, Role
 from regenzet.domain.customer import NotificationPreferences
 from regenzet.domain.repair_order import (
@@ -385,3 +388,61 @@ def fill_log(
         if progress is not None:
             progress(written)
     return written
+
+
+def attach_photo(
+    workshop: Workshop,
+    *,
+    inspection_id: UUID | None = None,
+    repair_order_id: UUID | None = None,
+    data: bytes,
+    file_name: str,
+    actor: Actor,
+    item_code: str | None = None,
+    media_id: UUID | None = None,
+    content_type: str = "image/jpeg",
+) -> Receipt:
+    """A photo through the same flow a browser uses: a ticket, the bytes stored where it
+    says (as the browser's upload does), then the confirm that checks and attaches them."""
+    import hashlib
+
+    media = workshop.media
+    if media is None:
+        raise RuntimeError("this workshop has no media storage")
+    by = InProcess(actor)
+    sha256 = hashlib.sha256(data).hexdigest()
+    request: commands.Command
+    if inspection_id is not None:
+        request = commands.RequestInspectionMediaUpload(
+            inspection_id=inspection_id,
+            item_code=item_code,
+            file_name=file_name,
+            content_type=content_type,
+            size=len(data),
+            sha256=sha256,
+            media_id=media_id,
+        )
+    elif repair_order_id is not None:
+        request = commands.RequestRepairOrderMediaUpload(
+            repair_order_id=repair_order_id,
+            file_name=file_name,
+            content_type=content_type,
+            size=len(data),
+            sha256=sha256,
+            media_id=media_id,
+        )
+    else:
+        raise TypeError("name the inspection or the repair order")
+    issued = workshop.execute(request, by).result
+    if not isinstance(issued, IssuedUpload):
+        raise TypeError("an upload request returns its ticket")
+    media.storage.put(issued.ticket.key, data, content_type=content_type)
+    confirm: commands.Command = (
+        commands.ConfirmInspectionMedia(inspection_id=inspection_id, media_id=issued.media_id)
+        if inspection_id is not None
+        else commands.ConfirmRepairOrderMedia(
+            repair_order_id=repair_order_id,  # type: ignore[arg-type]
+            media_id=issued.media_id,
+        )
+    )
+    return workshop.execute(confirm, by)

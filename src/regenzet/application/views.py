@@ -15,6 +15,7 @@ from regenzet.application.aggregates import aggregate_of
 from regenzet.domain.common import Actor
 from regenzet.domain.customer import Customer
 from regenzet.domain.inspection import Inspection
+from regenzet.domain.media import MediaAttachment, Shape
 from regenzet.domain.repair_order import RepairOrder
 from regenzet.domain.staff import StaffMember
 from regenzet.domain.vehicle import Vehicle
@@ -315,6 +316,87 @@ def inspection_view(i: Inspection) -> InspectionView:
         shared=i.shared,
         ratings=plain(i.ratings),
         measurements=plain(i.measurements),
-        media=plain(i.media),
+        media=[attached_media(m) for m in i.media],
         recommended_jobs=plain(i.recommended_jobs()),
     )
+
+
+def attached_media(m: MediaAttachment) -> dict[str, Any]:
+    """An attached photo or video as the inspection view lists it: its facts, never a URL
+    (those are minted per request by the media routes)."""
+    return {
+        "media_id": str(m.media_id),
+        "item_code": m.item_code,
+        "file_name": m.file_name,
+        "content_type": m.content_type,
+        "size_bytes": m.size_bytes,
+        "sha256": m.sha256,
+        "width": m.width,
+        "height": m.height,
+        "duration_s": None if m.duration_s is None else float(m.duration_s),
+        "attached_at": m.attached_at.isoformat() if m.attached_at else None,
+        "attached_by": m.attached_by.subject_id if m.attached_by else None,
+        "annotations": [dict(shape) for shape in m.annotations],
+    }
+
+
+@attrs.frozen
+class MediaView:
+    """One attached photo or video for one caller: its facts, its latest markup, and URLs
+    minted for this request (null for the auditor, and for a video's pictures)."""
+
+    media_id: UUID
+    item_code: str | None
+    file_name: str | None
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    attached_at: datetime
+    attached_by: str
+    annotations: list[Shape]
+    annotated_at: datetime | None
+    thumbnail_url: str | None
+    preview_url: str | None
+    download_url: str | None
+    urls_expire_at: datetime | None
+
+
+@attrs.frozen
+class MediaList:
+    items: list[MediaView]
+
+
+def media_view(
+    m: MediaAttachment,
+    thumbnail_url: str | None,
+    preview_url: str | None,
+    download_url: str | None,
+    urls_expire_at: datetime | None,
+) -> MediaView:
+    return MediaView(
+        media_id=m.media_id,
+        item_code=m.item_code,
+        file_name=m.file_name,
+        content_type=m.content_type,
+        size_bytes=m.size_bytes,
+        sha256=m.sha256,
+        width=m.width,
+        height=m.height,
+        duration_s=None if m.duration_s is None else float(m.duration_s),
+        # Both are set as the event is applied (its time and actor), old events included.
+        attached_at=m.attached_at or _never(),
+        attached_by=m.attached_by.subject_id if m.attached_by else "unknown",
+        annotations=[Shape(**s) for s in m.annotations],
+        annotated_at=m.annotated_at,
+        thumbnail_url=thumbnail_url,
+        preview_url=preview_url,
+        download_url=download_url,
+        urls_expire_at=urls_expire_at,
+    )
+
+
+def _never() -> datetime:
+    raise AssertionError("an attached medium always has its event's time")

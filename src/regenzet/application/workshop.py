@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from regenzet.application import commands, views
+from regenzet.application import commands, media_use_cases, views
 from regenzet.application.access import (
     Caller,
     InProcess,
@@ -45,6 +45,7 @@ from regenzet.application.errors import (
     VersionMismatchError,
 )
 from regenzet.application.idempotency import pending_key
+from regenzet.application.media_use_cases import MediaDesk
 from regenzet.application.ports import Clock, LogRow, VinDecoder
 from regenzet.application.transcodings import TypedEventMapper, register_domain_transcodings
 from regenzet.domain import catalog
@@ -78,12 +79,16 @@ class Receipt:
     ``position`` lets a client ask a read model to catch up to its own write.
     """
 
-    __slots__ = ("id", "position", "version")
+    __slots__ = ("id", "position", "result", "version")
 
-    def __init__(self, aggregate_id: UUID, version: int, position: int | None) -> None:
+    def __init__(
+        self, aggregate_id: UUID, version: int, position: int | None, result: Any = None
+    ) -> None:
         self.id = aggregate_id
         self.version = version
         self.position = position
+        # What the use case returns beyond the receipt (an upload's media id and ticket).
+        self.result = result
 
     def __repr__(self) -> str:
         return f"Receipt(id={self.id}, version={self.version}, position={self.position})"
@@ -144,9 +149,12 @@ class Workshop(Application[UUID]):
         vin_decoder: VinDecoder,
         tax_rate: Decimal = Decimal("0.21"),
         currency: str = "EUR",
+        media: MediaDesk | None = None,
     ) -> None:
         self.clock = clock
         self.vin_decoder = vin_decoder
+        # Media storage and its limits (issue 13); None where no media use case runs.
+        self.media = media
         self.tax_rate = tax_rate
         self.currency = check_currency(currency)
         super().__init__(env)
@@ -204,12 +212,12 @@ class Workshop(Application[UUID]):
         """Whether any aggregate has that id (a cheap one-row read, no reconstruction)."""
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
-    def _commit(self, primary: Aggregate, *others: Aggregate) -> Receipt:
+    def _commit(self, primary: Aggregate, *others: Aggregate, result: Any = None) -> Receipt:
         pending = pending_key()
         if pending is not None:
             # The recorder writes the request's key with these events; its response names
-            # this aggregate (ADR 0024).
-            pending.bind(primary.id, primary.version)
+            # this aggregate (ADR 0024) and carries the use case's result, if any.
+            pending.bind(primary.id, primary.version, result)
         try:
             recordings: list[Recording[UUID]] = self.save(primary, *others)
         except IntegrityError:
@@ -218,7 +226,7 @@ class Workshop(Application[UUID]):
             (r.notification.id for r in recordings if r.notification.id is not None),
             default=None,
         )
-        return Receipt(primary.id, primary.version, position)
+        return Receipt(primary.id, primary.version, position, result)
 
     # ------------------------------------------------------------------------------------------
     # Commands (ADR 0036): one frozen command per write, run by ``execute`` with its caller.
@@ -632,6 +640,28 @@ class Workshop(Application[UUID]):
         return views.inspection_view(self._read(by, Inspection, inspection_id))
 
     # ------------------------------------------------------------------------------------------
+    # Media (issue 13): the use cases are in ``media_use_cases`` (they alone need storage)
+    # ------------------------------------------------------------------------------------------
+
+    def list_inspection_media(self, inspection_id: UUID, *, by: Caller) -> list[views.MediaView]:
+        return media_use_cases.list_media(self, Inspection, inspection_id, by)
+
+    def get_inspection_media(
+        self, inspection_id: UUID, media_id: UUID, *, by: Caller
+    ) -> views.MediaView:
+        return media_use_cases.get_media(self, Inspection, inspection_id, media_id, by)
+
+    def list_repair_order_media(
+        self, repair_order_id: UUID, *, by: Caller
+    ) -> list[views.MediaView]:
+        return media_use_cases.list_media(self, RepairOrder, repair_order_id, by)
+
+    def get_repair_order_media(
+        self, repair_order_id: UUID, media_id: UUID, *, by: Caller
+    ) -> views.MediaView:
+        return media_use_cases.get_media(self, RepairOrder, repair_order_id, media_id, by)
+
+    # ------------------------------------------------------------------------------------------
     # The keyword use cases (CLI, demo data, benchmarks, tests): each builds its command from
     # its keywords (the record's id may come first) and runs it for a trusted in-process actor.
     # ------------------------------------------------------------------------------------------
@@ -673,7 +703,11 @@ class Workshop(Application[UUID]):
     start_inspection = keyword_use_case(commands.StartInspection)
     rate_inspection_item = keyword_use_case(commands.RateInspectionItem)
     record_measurement = keyword_use_case(commands.RecordMeasurement)
-    attach_media = keyword_use_case(commands.AttachMedia)
+    request_inspection_media_upload = keyword_use_case(commands.RequestInspectionMediaUpload)
+    confirm_inspection_media = keyword_use_case(commands.ConfirmInspectionMedia)
+    annotate_inspection_media = keyword_use_case(commands.AnnotateInspectionMedia)
+    request_repair_order_media_upload = keyword_use_case(commands.RequestRepairOrderMediaUpload)
+    confirm_repair_order_media = keyword_use_case(commands.ConfirmRepairOrderMedia)
     complete_inspection = keyword_use_case(commands.CompleteInspection)
     share_inspection = keyword_use_case(commands.ShareInspection)
 
@@ -719,7 +753,7 @@ _APPLIED: dict[type[commands.Command], tuple[type[Aggregate], Callable[..., None
     commands.FailQualityCheck: (RepairOrder, RepairOrder.fail_quality_check),
     commands.CancelRepairOrder: (RepairOrder, RepairOrder.cancel),
     commands.RateInspectionItem: (Inspection, Inspection.rate_item),
-    commands.AttachMedia: (Inspection, Inspection.attach_media),
+    commands.AnnotateInspectionMedia: (Inspection, Inspection.annotate_media),
     commands.CompleteInspection: (Inspection, Inspection.complete),
     commands.ShareInspection: (Inspection, Inspection.share_with_customer),
 }
@@ -744,4 +778,8 @@ _USE_CASES: dict[type[commands.Command], Callable[[Workshop, Any, Caller], Recei
     commands.ReleaseVehicle: Workshop._release_vehicle,
     commands.StartInspection: Workshop._start_inspection,
     commands.RecordMeasurement: Workshop._record_measurement,
+    commands.RequestInspectionMediaUpload: media_use_cases.request_inspection_media_upload,
+    commands.ConfirmInspectionMedia: media_use_cases.confirm_inspection_media,
+    commands.RequestRepairOrderMediaUpload: media_use_cases.request_repair_order_media_upload,
+    commands.ConfirmRepairOrderMedia: media_use_cases.confirm_repair_order_media,
 }

@@ -14,6 +14,7 @@ from regenzet.domain import (
     common,
     customer,
     inspection,
+    media,
     number_plate,
     repair_order,
     staff,
@@ -36,6 +37,7 @@ VALUE_TYPES: list[type] = [
     *vehicle.VALUE_TYPES,
     *repair_order.VALUE_TYPES,
     *inspection.VALUE_TYPES,
+    *media.VALUE_TYPES,
 ]
 
 ENUMS: list[type[Enum]] = [

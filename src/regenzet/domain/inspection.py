@@ -9,7 +9,7 @@ rebalancing, and which jobs the advisor should be offered.
 
 from __future__ import annotations
 
-import re
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 from typing import Any, TypeVar
@@ -29,6 +29,21 @@ from regenzet.domain.common import (
     violate,
 )
 from regenzet.domain.inspection_template import InspectionTemplate, load_template
+from regenzet.domain.media import (
+    MEDIA_CONTENT_TYPES,
+    MediaAttachment,
+    MediaUpload,
+    Shape,
+    check_content_type,
+    check_dimension,
+    check_duration,
+    check_file_name,
+    check_key,
+    check_media_id,
+    check_sha256,
+    check_shapes,
+    check_size,
+)
 
 
 class Rating(Enum):
@@ -95,11 +110,6 @@ NOMINAL_VOLTAGE_RANGE = (Decimal("48"), Decimal("1000"))
 ISOLATION_FAULT_JOB = "HV isolation fault diagnosis"
 CELL_BALANCING_JOB = "Battery cell balancing"
 
-MEDIA_CONTENT_TYPES = frozenset(
-    {"image/jpeg", "image/png", "image/heic", "image/webp", "video/mp4", "video/quicktime"}
-)
-MEDIA_MAX_BYTES = 500 * 1024 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _OHM_PER_VOLT_STEP = Decimal("0.01")
 
 IN_PROGRESS = "in_progress"
@@ -120,17 +130,6 @@ class Measurement:
     ohm_per_volt: Decimal | None
     passed: bool | None
     flag: Rating | None
-
-
-@attrs.frozen
-class MediaAttachment:
-    """A photo or video stored elsewhere (see the MediaStorage port), identified by its hash."""
-
-    media_id: UUID
-    item_code: str | None
-    content_type: str
-    size_bytes: int
-    sha256: str
 
 
 @attrs.frozen
@@ -238,6 +237,8 @@ class Inspection(Aggregate):
         self.ratings: dict[str, dict[str, Any]] = {}
         self.measurements: list[Measurement] = []
         self.media: list[MediaAttachment] = []
+        # Uploads a ticket was issued for and not yet confirmed, by media id.
+        self.media_uploads: dict[str, MediaUpload] = {}
         self.completed = False
         self.shared = False
 
@@ -435,50 +436,119 @@ class Inspection(Aggregate):
         )
 
     # -- media --------------------------------------------------------------------------------
+    # A photo or video arrives in two steps: the technician asks to upload (the server picks
+    # the key and issues a ticket), then the server confirms what was stored (size, checksum,
+    # type, decoded) and only then records it as attached. The bytes never pass through here.
+
+    def media_item(self, media_id: UUID) -> MediaAttachment | None:
+        return next((m for m in self.media if m.media_id == media_id), None)
+
+    def request_media_upload(
+        self,
+        *,
+        media_id: UUID,
+        item_code: str | None = None,
+        file_name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        key: str,
+        actor: Actor,
+    ) -> None:
+        self._require_in_progress("upload media")
+        check_media_id(media_id)
+        if str(media_id) in self.media_uploads or self.media_item(media_id) is not None:
+            fail("media_id", f"{media_id} was already requested")
+        if item_code is not None:
+            item_code = self.template.item(item_code).code
+        self._media_upload_requested(
+            media_id=media_id,
+            item_code=item_code,
+            file_name=check_file_name(file_name),
+            content_type=check_content_type(content_type, MEDIA_CONTENT_TYPES),
+            size_bytes=check_size(size_bytes),
+            sha256=check_sha256(sha256),
+            key=check_key(key),
+            actor=actor,
+        )
+
+    class MediaUploadRequested(Aggregate.Event):
+        media_id: UUID
+        item_code: str | None
+        file_name: str
+        content_type: str
+        size_bytes: int
+        sha256: str
+        key: str
+        actor: Actor
+
+    @event(MediaUploadRequested)
+    def _media_upload_requested(
+        self,
+        *,
+        media_id: UUID,
+        item_code: str | None,
+        file_name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        key: str,
+        actor: Actor,
+    ) -> None:
+        self.media_uploads[str(media_id)] = MediaUpload(
+            media_id, item_code, file_name, content_type, size_bytes, sha256, key
+        )
 
     def attach_media(
         self,
         *,
         media_id: UUID,
-        item_code: str | None = None,
-        content_type: str,
-        size_bytes: int,
-        sha256: str,
+        width: int | None,
+        height: int | None,
+        duration_s: Decimal | None,
+        key: str,
         actor: Actor,
     ) -> None:
-        self._require_in_progress("attach media")
-        if not isinstance(media_id, UUID):
-            fail("media_id", "must be a UUID")
-        if any(m.media_id == media_id for m in self.media):
-            fail("media_id", f"{media_id} is already attached")
-        if item_code is not None:
-            item_code = self.template.item(item_code).code
-        if content_type not in MEDIA_CONTENT_TYPES:
-            fail("content_type", f"must be one of {', '.join(sorted(MEDIA_CONTENT_TYPES))}")
-        if (
-            not isinstance(size_bytes, int)
-            or isinstance(size_bytes, bool)
-            or not 1 <= size_bytes <= MEDIA_MAX_BYTES
-        ):
-            fail("size_bytes", f"must be between 1 and {MEDIA_MAX_BYTES} bytes (500 MiB)")
-        if not isinstance(sha256, str) or not _SHA256.match(sha256):
-            fail("sha256", "must be 64 lower-case hexadecimal characters")
+        """Records a requested upload as attached, once its stored bytes were checked. Allowed
+        whatever the inspection's state: the request was made while it was in progress."""
+        upload = self.media_uploads.get(str(check_media_id(media_id)))
+        if upload is None:
+            fail("media_id", f"no upload of {media_id} is waiting to be confirmed")
         self._media_attached(
             media_id=media_id,
-            item_code=item_code,
-            content_type=content_type,
-            size_bytes=size_bytes,
-            sha256=sha256,
+            item_code=upload.item_code,
+            content_type=upload.content_type,
+            size_bytes=upload.size_bytes,
+            sha256=upload.sha256,
             actor=actor,
+            file_name=upload.file_name,
+            width=check_dimension("width", width),
+            height=check_dimension("height", height),
+            duration_s=check_duration(duration_s),
+            key=check_key(key),
         )
 
     class MediaAttached(Aggregate.Event):
+        # The first six fields are those of the events recorded before the upload flow
+        # (issue 13), in their order; the new ones have defaults, so those events still decode
+        # and replay unchanged (tests/golden).
         media_id: UUID
         item_code: str | None
         content_type: str
         size_bytes: int
         sha256: str
         actor: Actor
+        file_name: str | None = None
+        width: int | None = None
+        height: int | None = None
+        duration_s: Decimal | None = None
+        key: str | None = None
+
+        def apply(self, aggregate: Any) -> None:
+            # Runs after the method below (the library calls it last): the event's own time
+            # is only known here.
+            aggregate._stamp_media(self.media_id, attached_at=self.timestamp)
+            super().apply(aggregate)
 
     @event(MediaAttached)
     def _media_attached(
@@ -490,8 +560,60 @@ class Inspection(Aggregate):
         size_bytes: int,
         sha256: str,
         actor: Actor,
+        file_name: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        duration_s: Decimal | None = None,
+        key: str | None = None,
     ) -> None:
-        self.media.append(MediaAttachment(media_id, item_code, content_type, size_bytes, sha256))
+        self.media_uploads.pop(str(media_id), None)
+        self.media.append(
+            MediaAttachment(
+                media_id=media_id,
+                item_code=item_code,
+                content_type=content_type,
+                size_bytes=size_bytes,
+                sha256=sha256,
+                file_name=file_name,
+                width=width,
+                height=height,
+                duration_s=duration_s,
+                key=key,
+                attached_by=actor,
+            )
+        )
+
+    def annotate_media(self, *, media_id: UUID, shapes: list[Shape], actor: Actor) -> None:
+        """Draws markup over an attached photo (an empty list clears it). The original is
+        untouched; each markup is its own event, so the history shows what was shown when.
+        Allowed in any state of the inspection."""
+        attached = self.media_item(check_media_id(media_id))
+        if attached is None:
+            fail("media_id", f"{media_id} is not an attached photo of this inspection")
+        if not attached.is_photo:
+            fail("media_id", "only photos can be annotated, not videos")
+        self._media_annotated(media_id=media_id, shapes=check_shapes(shapes), actor=actor)
+
+    class MediaAnnotated(Aggregate.Event):
+        media_id: UUID
+        shapes: list[Shape]
+        actor: Actor
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._stamp_media(self.media_id, annotated_at=self.timestamp)
+            super().apply(aggregate)
+
+    @event(MediaAnnotated)
+    def _media_annotated(self, *, media_id: UUID, shapes: list[Shape], actor: Actor) -> None:
+        self._replace_media(media_id, annotations=list(shapes), annotated_by=actor)
+
+    def _stamp_media(self, media_id: UUID, **times: datetime) -> None:
+        self._replace_media(media_id, **times)
+
+    def _replace_media(self, media_id: UUID, **changes: Any) -> None:
+        for index, attached in enumerate(self.media):
+            if attached.media_id == media_id:
+                self.media[index] = attrs.evolve(attached, **changes)
 
     # -- completion and sharing ---------------------------------------------------------------
 
@@ -533,5 +655,5 @@ class Inspection(Aggregate):
             raise InvalidStateError(command, self.status, (IN_PROGRESS,))
 
 
-VALUE_TYPES: list[type] = [Measurement, MediaAttachment]
+VALUE_TYPES: list[type] = [Measurement]
 ENUMS: list[type[Enum]] = [Rating, MeasurementKind, IsolationCircuit]

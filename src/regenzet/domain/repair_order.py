@@ -46,6 +46,18 @@ from regenzet.domain.common import (
     money,
     violate,
 )
+from regenzet.domain.media import (
+    PHOTO_CONTENT_TYPES,
+    MediaAttachment,
+    MediaUpload,
+    check_content_type,
+    check_dimension,
+    check_file_name,
+    check_key,
+    check_media_id,
+    check_sha256,
+    check_size,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Enums and constants
@@ -129,6 +141,7 @@ _ISOLATING = (
 # Restoring must stay possible after invoicing: release is refused until HV is restored.
 _RESTORING = (*_ISOLATING, _S.READY_FOR_PICKUP)
 _CANCELLABLE = (*_JOB_EDITING, _S.QUALITY_CHECK)
+_FINISHED = (_S.CLOSED, _S.CANCELLED)
 
 # The rule id a client sees when HV is still isolated at quality check or invoice.
 HV_RESTORED_BEFORE_READY = "hv_restored_before_ready"
@@ -445,6 +458,10 @@ class RepairOrder(Aggregate):
         self.soc_out_pct: Decimal | None = None
         self.released_at: datetime | None = None
         self.cancel_reason: str | None = None
+        # Check-in photos: damage already on the car at intake (attached, and awaiting
+        # confirmation by media id).
+        self.media: list[MediaAttachment] = []
+        self.media_uploads: dict[str, MediaUpload] = {}
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -1425,6 +1442,150 @@ class RepairOrder(Aggregate):
         # Closed is derived, never commanded: it means paid in full and the car has left.
         if self.released and self.balance == 0:
             self.status = RepairOrderStatus.CLOSED
+
+    # -- check-in photos ---------------------------------------------------------------------
+    # The advisor photographs damage already on the car at intake, so nobody argues later
+    # about who scratched what. Photos only; two steps like an inspection's media: a ticket
+    # is issued for an upload, then the stored bytes are confirmed and recorded as attached.
+
+    @property
+    def is_open(self) -> bool:
+        """The car is still in the garage's hands: not released, closed or cancelled."""
+        return not self.released and self.status not in _FINISHED
+
+    def media_item(self, media_id: UUID) -> MediaAttachment | None:
+        return next((m for m in self.media if m.media_id == media_id), None)
+
+    def request_media_upload(
+        self,
+        *,
+        media_id: UUID,
+        file_name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        key: str,
+        actor: Actor,
+    ) -> None:
+        if not self.is_open:
+            raise InvalidStateError(
+                "add a check-in photo",
+                "released" if self.released else self.status.value,
+                tuple(s.value for s in RepairOrderStatus if s not in _FINISHED),
+            )
+        check_media_id(media_id)
+        if str(media_id) in self.media_uploads or self.media_item(media_id) is not None:
+            fail("media_id", f"{media_id} was already requested")
+        if content_type not in PHOTO_CONTENT_TYPES:
+            fail(
+                "content_type",
+                "check-in media are photos: one of " + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+            )
+        self._media_upload_requested(
+            media_id=media_id,
+            file_name=check_file_name(file_name),
+            content_type=check_content_type(content_type, PHOTO_CONTENT_TYPES),
+            size_bytes=check_size(size_bytes),
+            sha256=check_sha256(sha256),
+            key=check_key(key),
+            actor=actor,
+        )
+
+    class MediaUploadRequested(Aggregate.Event):
+        media_id: UUID
+        file_name: str
+        content_type: str
+        size_bytes: int
+        sha256: str
+        key: str
+        actor: Actor
+
+    @event(MediaUploadRequested)
+    def _media_upload_requested(
+        self,
+        *,
+        media_id: UUID,
+        file_name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        key: str,
+        actor: Actor,
+    ) -> None:
+        self.media_uploads[str(media_id)] = MediaUpload(
+            media_id, None, file_name, content_type, size_bytes, sha256, key
+        )
+
+    def attach_media(
+        self, *, media_id: UUID, width: int | None, height: int | None, key: str, actor: Actor
+    ) -> None:
+        """Records a requested check-in photo as attached once its bytes were checked
+        (whatever the order's state now: the request was made while it was open)."""
+        upload = self.media_uploads.get(str(check_media_id(media_id)))
+        if upload is None:
+            fail("media_id", f"no upload of {media_id} is waiting to be confirmed")
+        self._media_attached(
+            media_id=media_id,
+            file_name=upload.file_name,
+            content_type=upload.content_type,
+            size_bytes=upload.size_bytes,
+            sha256=upload.sha256,
+            width=check_dimension("width", width),
+            height=check_dimension("height", height),
+            key=check_key(key),
+            actor=actor,
+        )
+
+    class MediaAttached(Aggregate.Event):
+        media_id: UUID
+        file_name: str
+        content_type: str
+        size_bytes: int
+        sha256: str
+        width: int | None
+        height: int | None
+        key: str
+        actor: Actor
+
+        def apply(self, aggregate: Any) -> None:
+            # Runs after the method below: the event's own time is only known here.
+            aggregate._stamp_media(self.media_id, self.timestamp)
+            super().apply(aggregate)
+
+    @event(MediaAttached)
+    def _media_attached(
+        self,
+        *,
+        media_id: UUID,
+        file_name: str,
+        content_type: str,
+        size_bytes: int,
+        sha256: str,
+        width: int | None,
+        height: int | None,
+        key: str,
+        actor: Actor,
+    ) -> None:
+        self.media_uploads.pop(str(media_id), None)
+        self.media.append(
+            MediaAttachment(
+                media_id=media_id,
+                item_code=None,
+                content_type=content_type,
+                size_bytes=size_bytes,
+                sha256=sha256,
+                file_name=file_name,
+                width=width,
+                height=height,
+                key=key,
+                attached_by=actor,
+            )
+        )
+
+    def _stamp_media(self, media_id: UUID, attached_at: datetime) -> None:
+        for index, attached in enumerate(self.media):
+            if attached.media_id == media_id:
+                self.media[index] = attrs.evolve(attached, attached_at=attached_at)
 
     # -- cancellation -------------------------------------------------------------------------
 

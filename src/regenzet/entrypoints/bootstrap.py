@@ -40,6 +40,7 @@ from regenzet.adapters.clock import ManualClock, SystemClock
 from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalTokenIssuer
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
+from regenzet.adapters.media_local import LocalMediaStorage
 from regenzet.adapters.persistence import memory_env, redact
 from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -58,6 +59,9 @@ from regenzet.application.directory_models import directory_projections
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import TokenIssuer, TokenVerifier
 from regenzet.application.integration_events import IntegrationEventMapper
+from regenzet.application.media import MediaStorage
+from regenzet.application.media_confirm import MediaLimits
+from regenzet.application.media_use_cases import MediaDesk
 from regenzet.application.notification_policy import Links, MailDispatcher, NotificationPolicy
 from regenzet.application.notifications import Mailer
 from regenzet.application.operations_models import operations_projections
@@ -93,6 +97,7 @@ __all__ = [
     "http_services",
     "idempotency_store",
     "mailer",
+    "media_storage",
     "memory_env",
     "notification_followers",
     "openapi_document",
@@ -165,12 +170,13 @@ def workshop_for(
     settings: Settings | None = None,
     *,
     workshop_type: type[Workshop] = Workshop,
+    media: MediaDesk | None = None,
 ) -> Workshop:
     """A workshop on an explicit store and clock (tooling, tests; ``workshop_type`` lets a
-    test subclass the workshop's infrastructure seam)."""
-    extra: dict[str, Any] = {}
+    test subclass the workshop's infrastructure seam); ``media`` for its media use cases."""
+    extra: dict[str, Any] = {"media": media}
     if settings is not None:
-        extra = {"tax_rate": settings.tax_rate, "currency": settings.currency}
+        extra |= {"tax_rate": settings.tax_rate, "currency": settings.currency}
     return _backend(store, settings).workshop(
         workshop_type, clock=clock, vin_decoder=VininfoVinDecoder(), **extra
     )
@@ -325,6 +331,28 @@ def mailer(settings: Settings) -> Mailer:
             password=settings.smtp_password,
         )
     return EmlFileMailer(settings.data_dir / "mail", settings.mail_from)
+
+
+def media_storage(settings: Settings) -> MediaStorage:
+    """The one choice of media backend: S3 with ``REGENZET_MEDIA_BACKEND=s3``, otherwise files
+    under ``<data dir>/media`` with tickets signed by a key in ``<data dir>/keys``. Tickets
+    and links expire by the real time, even under the demo's business clock."""
+    if settings.media.backend == "s3":
+        raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
+    return LocalMediaStorage.in_data_dir(settings.data_dir, SystemClock())
+
+
+def media_limits(settings: Settings) -> MediaLimits:
+    """The settings' media limits as the use cases take them."""
+    media = settings.media
+    return MediaLimits(
+        max_photo_bytes=media.max_photo_bytes,
+        max_video_bytes=media.max_video_bytes,
+        photo_types=frozenset(media.photo_types),
+        video_types=frozenset(media.video_types),
+        ticket_seconds=media.ticket_seconds,
+        url_seconds=media.url_seconds,
+    )
 
 
 def signed_links(settings: Settings, clock: Clock) -> SignedLinks:
@@ -571,6 +599,8 @@ class Overrides:
     token_verifier: TokenVerifier | None = None
     chat_model: ChatModel | None = None
     workshop_type: type[Workshop] = Workshop
+    # Media storage (say a local one on a manual clock, or S3 on moto).
+    media_storage: MediaStorage | None = None
     # Run the followers in a background thread (the settings' choice by default); False
     # builds them for the caller to step (tests catch up explicitly).
     followers_in_process: bool | None = None
@@ -605,6 +635,7 @@ class Bootstrap:
         store = self.overrides.backend
         self.backend = _backend(store, settings) if store is not None else backend(settings)
         self._workshop: Workshop | None = None
+        self._media: MediaStorage | None = None
 
     @classmethod
     def from_env(cls, overrides: Overrides | None = None) -> Bootstrap:
@@ -624,6 +655,10 @@ class Bootstrap:
                 self.overrides.clock or SystemClock(),
                 self.settings,
                 workshop_type=self.overrides.workshop_type,
+                # Resolved on first use: a process that never touches media creates nothing.
+                media=MediaDesk(
+                    lambda: self.media_storage, media_limits(self.settings), SystemClock()
+                ),
             )
         return self._workshop
 
@@ -634,6 +669,13 @@ class Bootstrap:
 
     def read_model_store(self) -> ReadModelStore:
         return self.backend.read_model_store()
+
+    @property
+    def media_storage(self) -> MediaStorage:
+        """Where media live (the override, or the settings' backend), built once."""
+        if self._media is None:
+            self._media = self.overrides.media_storage or media_storage(self.settings)
+        return self._media
 
     def event_log_reader(self) -> EventLogReader:
         return self.backend.event_log_reader(self.workshop)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from importlib import resources
 from typing import Protocol
 from uuid import UUID, uuid5
 
@@ -19,6 +20,7 @@ import attrs
 from regenzet.application.scenarios import (
     Job,
     OrderScript,
+    attach_photo,
     customer_actor,
     register_customer,
     register_vehicle,
@@ -47,6 +49,11 @@ class ManualClock(Protocol):
 
 def demo_id(name: str) -> UUID:
     return uuid5(DEMO_NAMESPACE, name)
+
+
+def demo_photo(name: str) -> bytes:
+    """A packaged demo photo (``src/regenzet/demo_media``, drawn by scripts/make-demo-media)."""
+    return (resources.files("regenzet.demo_media") / name).read_bytes()
 
 
 @attrs.define
@@ -313,6 +320,7 @@ class _Seeder:
         ratings: dict[str, tuple[Rating, str | None]],
         measurements: list[tuple[MeasurementKind, Decimal, dict[str, object]]],
         complete: bool,
+        photos: tuple[tuple[str, str | None], ...] = (),
     ) -> UUID:
         iid = demo_id(f"inspection:{key}")
         actor = self.staff_actor(tech)
@@ -333,10 +341,37 @@ class _Seeder:
         for kind, value, extra in measurements:
             self.w.record_measurement(iid, kind=kind, value=value, actor=actor, **extra)
             self.tick(3)
+        for name, item_code in photos:
+            self.photo(name, actor, inspection_id=iid, item_code=item_code)
         if complete:
             self.w.complete_inspection(iid, actor=actor)
             self.w.share_inspection(iid, actor=self.eva)
         return iid
+
+    def photo(
+        self,
+        name: str,
+        actor: Actor,
+        *,
+        inspection_id: UUID | None = None,
+        repair_order_id: UUID | None = None,
+        item_code: str | None = None,
+    ) -> None:
+        """One of the packaged photos through the upload flow (skipped when the workshop
+        was built without media storage: the golden fixtures' and some tests' workshops)."""
+        if self.w.media is None:
+            return
+        attach_photo(
+            self.w,
+            inspection_id=inspection_id,
+            repair_order_id=repair_order_id,
+            data=demo_photo(name),
+            file_name=name,
+            item_code=item_code,
+            media_id=demo_id(f"media:{name}"),
+            actor=actor,
+        )
+        self.tick(1)
 
     def closed_hv_repair(self, o: OrderScript, vid: UUID) -> None:
         """Tesla: HV coolant pump and contactor — isolation, clocking, restore, invoice, paid."""
@@ -399,7 +434,9 @@ class _Seeder:
         o.pay(reference="PIN-778812").hand_over(odometer_out_km=48_213, soc_out_pct=D("63"))
 
     def awaiting_approval(self, o: OrderScript, vid: UUID) -> None:
-        """Leaf: cell imbalance found; the quote waits for Lukas."""
+        """Leaf: cell imbalance found; the quote waits for Lukas. A scuff photographed at
+        check-in, the charge port's pins during the inspection."""
+        self.photo("bumper-scuff.jpg", self.eva, repair_order_id=o.id)
         self.tick(15)
         self.inspect(
             "leaf",
@@ -416,6 +453,7 @@ class _Seeder:
                 (MeasurementKind.TYRE_TREAD_MM, D("3.1"), {"unit": "mm"}),
             ],
             complete=True,
+            photos=(("charge-port.jpg", "charge_port.pins"),),
         )
         o.quote(
             Job(
@@ -506,6 +544,10 @@ class _Seeder:
                 ),
             ],
             complete=False,
+            photos=(
+                ("brake-disc.jpg", "brakes.disc_corrosion"),
+                ("meter-reading.jpg", "battery.isolation"),
+            ),
         )
 
     def cancelled(self, o: OrderScript, vid: UUID) -> None:

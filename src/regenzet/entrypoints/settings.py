@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import attrs
 
 from regenzet.application.chat import ChatLimits
+from regenzet.application.media import MAX_TICKET_SECONDS
 from regenzet.domain.common import is_canonical_decimal_text
 
 # The loop's bounds default to the application's own defaults (one place for the numbers).
@@ -198,6 +199,74 @@ class ChatSettings:
         )
 
 
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+
+
+@attrs.frozen
+class MediaSettings:
+    """Inspection photos and videos, check-in photos (issue 13, ADR 0040).
+
+    ``backend`` is ``local`` (files under ``<data dir>/media``, tickets signed by the API,
+    the default) or ``s3`` (presigned POST/GET on ``bucket``, encrypted with ``kms_key_id``;
+    the region and credentials come from the standard AWS variables).
+    """
+
+    backend: str = "local"
+    bucket: str | None = None
+    kms_key_id: str | None = None
+    max_photo_bytes: int = 25 * 1024 * 1024
+    max_video_bytes: int = 200 * 1024 * 1024
+    ticket_seconds: int = MAX_TICKET_SECONDS
+    url_seconds: int = 300
+    pending_hours: int = 24
+    photo_types: tuple[str, ...] = PHOTO_TYPES
+    video_types: tuple[str, ...] = VIDEO_TYPES
+
+    def max_bytes_for(self, content_type: str) -> int | None:
+        """The size limit for an allowed type; None for a type that is not allowed."""
+        if content_type in self.photo_types:
+            return self.max_photo_bytes
+        if content_type in self.video_types:
+            return self.max_video_bytes
+        return None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MediaSettings:
+        backend = env.get("REGENZET_MEDIA_BACKEND", "").strip().lower() or "local"
+        if backend not in {"local", "s3"}:
+            raise SettingsError("REGENZET_MEDIA_BACKEND must be local or s3")
+        bucket = env.get("REGENZET_MEDIA_BUCKET", "").strip() or None
+        kms_key_id = env.get("REGENZET_MEDIA_KMS_KEY_ID", "").strip() or None
+        if backend == "s3" and (bucket is None or kms_key_id is None):
+            raise SettingsError(
+                "REGENZET_MEDIA_BUCKET and REGENZET_MEDIA_KMS_KEY_ID must be set with "
+                "REGENZET_MEDIA_BACKEND=s3 (uploads are encrypted with that KMS key)"
+            )
+        ticket_seconds = _int(env, "REGENZET_MEDIA_TICKET_SECONDS", MAX_TICKET_SECONDS, minimum=1)
+        if ticket_seconds > MAX_TICKET_SECONDS:
+            raise SettingsError(
+                f"REGENZET_MEDIA_TICKET_SECONDS must be at most {MAX_TICKET_SECONDS}"
+            )
+        url_seconds = _int(env, "REGENZET_MEDIA_URL_SECONDS", 300, minimum=1)
+        if url_seconds > 3600:
+            raise SettingsError("REGENZET_MEDIA_URL_SECONDS must be at most 3600")
+        return cls(
+            backend=backend,
+            bucket=bucket,
+            kms_key_id=kms_key_id,
+            max_photo_bytes=_int(
+                env, "REGENZET_MEDIA_MAX_PHOTO_BYTES", 25 * 1024 * 1024, minimum=1
+            ),
+            max_video_bytes=_int(
+                env, "REGENZET_MEDIA_MAX_VIDEO_BYTES", 200 * 1024 * 1024, minimum=1
+            ),
+            ticket_seconds=ticket_seconds,
+            url_seconds=url_seconds,
+            pending_hours=_int(env, "REGENZET_MEDIA_PENDING_HOURS", 24, minimum=1),
+        )
+
+
 @attrs.frozen
 class Settings:
     data_dir: Path
@@ -244,6 +313,7 @@ class Settings:
     link_secret: str | None = attrs.field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     chat: ChatSettings = attrs.field(factory=ChatSettings)
+    media: MediaSettings = attrs.field(factory=MediaSettings)
     # The API runs the followers in a background thread (a laptop needs no second process).
     # Off in production, where ``regenzet followers run`` is its own service: API tasks scale
     # with traffic and should not each follow the log.
@@ -346,6 +416,7 @@ class Settings:
             public_url=_url(env.get("REGENZET_PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"),
             link_secret=_link_secret(env.get("REGENZET_LINK_SECRET")),
             chat=ChatSettings.from_env(env),
+            media=MediaSettings.from_env(env),
             followers_in_process=_flag(env, "REGENZET_FOLLOWERS_IN_PROCESS", True),
             web_dist=_web_dist(env.get("REGENZET_WEB_DIST")),
         )

@@ -275,11 +275,28 @@ def _constrain_list_items(component: Schema, struct: type) -> None:
         prop = (component.properties or {}).get(field.encode_name)
         if not isinstance(info, msgspec.inspect.ListType) or not isinstance(prop, Schema):
             continue
-        item = info.item_type
-        if isinstance(item, msgspec.inspect.StrType) and isinstance(prop.items, Schema):
-            prop.items.min_length = item.min_length
-            prop.items.max_length = item.max_length
-            prop.items.pattern = item.pattern
+        _copy_item_bounds(prop, info)
+
+
+def _copy_item_bounds(prop: Schema, info: msgspec.inspect.ListType) -> None:
+    """The bounds of a list's items as msgspec enforces them: strings' lengths and patterns,
+    numbers' ranges, and nested lists' lengths (a markup's ``[[x, y], ...]`` points)."""
+    item = info.item_type
+    while isinstance(item, msgspec.inspect.Metadata):
+        item = item.type
+    if not isinstance(prop.items, Schema):
+        return
+    if isinstance(item, msgspec.inspect.StrType):
+        prop.items.min_length = item.min_length
+        prop.items.max_length = item.max_length
+        prop.items.pattern = item.pattern
+    elif isinstance(item, msgspec.inspect.FloatType | msgspec.inspect.IntType):
+        prop.items.minimum = item.ge
+        prop.items.maximum = item.le
+    elif isinstance(item, msgspec.inspect.ListType):
+        prop.items.min_items = item.min_length
+        prop.items.max_items = item.max_length
+        _copy_item_bounds(prop.items, item)
 
 
 _PATH_PARAMETER = re.compile(r"\{([a-z_]+)")

@@ -9,19 +9,25 @@ from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody, PathParameter
 
 from regenzet.application import commands
-from regenzet.application.views import InspectionView
+from regenzet.application.views import InspectionView, MediaList, MediaView
 from regenzet.entrypoints.http.routing import (
     API_PREFIX,
     Caller,
     Services,
     WritesDep,
     command,
+    fresh,
+    media_query,
     query,
+    shapes_of,
+    upload_ticket,
     viewed,
 )
 from regenzet.entrypoints.http.schemas import (
-    AttachMedia,
+    AnnotateMedia,
     CommandResult,
+    MediaUploadRequest,
+    MediaUploadTicket,
     RateItem,
     RecordMeasurement,
     StartInspection,
@@ -70,11 +76,79 @@ class InspectionController(Controller):
     ) -> Response[CommandResult]:
         return writes.submit(commands.RecordMeasurement, data, inspection_id=inspection_id)
 
-    @command(f"{INS}/media", "attachInspectionMedia", "Attach an uploaded photo or video")
-    def attach_media(
-        self, inspection_id: FromPath[UUID], data: JSONBody[AttachMedia], writes: WritesDep
+    # -- media (issue 13): ticket, upload straight to storage, confirm -----------------------
+
+    @command(
+        f"{INS}/media/uploads",
+        "requestInspectionMediaUpload",
+        "A ticket to upload one photo or video straight to storage",
+        create=True,
+    )
+    def request_media_upload(
+        self,
+        inspection_id: FromPath[UUID],
+        data: JSONBody[MediaUploadRequest],
+        writes: WritesDep,
+    ) -> Response[MediaUploadTicket]:
+        return writes.submit(
+            commands.RequestInspectionMediaUpload,
+            data,
+            inspection_id=inspection_id,
+            render=upload_ticket("inspections"),
+            created=True,
+        )
+
+    @command(
+        f"{INS}/media/{{media_id:uuid}}/confirm",
+        "confirmInspectionMedia",
+        "Check the uploaded file (size, SHA-256, real type, decoding) and attach it",
+    )
+    def confirm_media(
+        self, inspection_id: FromPath[UUID], media_id: FromPath[UUID], writes: WritesDep
     ) -> Response[CommandResult]:
-        return writes.submit(commands.AttachMedia, data, inspection_id=inspection_id)
+        return writes.submit(
+            commands.ConfirmInspectionMedia, inspection_id=inspection_id, media_id=media_id
+        )
+
+    @command(
+        f"{INS}/media/{{media_id:uuid}}/annotations",
+        "annotateInspectionMedia",
+        "Draw markup over an attached photo (the original is untouched)",
+    )
+    def annotate_media(
+        self,
+        inspection_id: FromPath[UUID],
+        media_id: FromPath[UUID],
+        data: JSONBody[AnnotateMedia],
+        writes: WritesDep,
+    ) -> Response[CommandResult]:
+        return writes.submit(
+            commands.AnnotateInspectionMedia,
+            data,
+            inspection_id=inspection_id,
+            media_id=media_id,
+            shapes=shapes_of(data),
+        )
+
+    @media_query(f"{INS}/media", "listInspectionMedia", "The attached photos and videos")
+    def list_media(
+        self, inspection_id: FromPath[UUID], services: Services, principal: Caller
+    ) -> Response[MediaList]:
+        items = services.workshop.list_inspection_media(inspection_id, by=principal)
+        return fresh(MediaList(items=items))
+
+    @media_query(
+        f"{INS}/media/{{media_id:uuid}}", "getInspectionMedia", "One attached photo or video"
+    )
+    def get_media(
+        self,
+        inspection_id: FromPath[UUID],
+        media_id: FromPath[UUID],
+        services: Services,
+        principal: Caller,
+    ) -> Response[MediaView]:
+        view = services.workshop.get_inspection_media(inspection_id, media_id, by=principal)
+        return fresh(view)
 
     @command(f"{INS}/complete", "completeInspection", "Complete the inspection")
     def complete(self, inspection_id: FromPath[UUID], writes: WritesDep) -> Response[CommandResult]:

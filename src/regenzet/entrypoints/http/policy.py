@@ -65,12 +65,23 @@ POLICY: dict[str, frozenset[Role]] = {
     "recordPayment": frozenset({A, M}),
     "releaseVehicle": frozenset({A, M}),
     "cancelRepairOrder": frozenset({A, M}),
+    # check-in photos (issue 13): intake is the advisor's; the auditor reads metadata only
+    "requestRepairOrderMediaUpload": frozenset({A, T, M}),
+    "confirmRepairOrderMedia": frozenset({A, T, M}),
+    "listRepairOrderMedia": EVERYONE,
+    "getRepairOrderMedia": EVERYONE,
     # inspections
     "startInspection": frozenset({T}),
     "getInspection": EVERYONE,
     "rateInspectionItem": frozenset({T}),
     "recordMeasurement": frozenset({T}),
-    "attachInspectionMedia": frozenset({T}),
+    # media (issue 13): the technician uploads and draws; customers see their shared
+    # inspections' media; the auditor reads metadata only (URLs null)
+    "requestInspectionMediaUpload": frozenset({T}),
+    "confirmInspectionMedia": frozenset({T}),
+    "annotateInspectionMedia": frozenset({T}),
+    "listInspectionMedia": EVERYONE,
+    "getInspectionMedia": EVERYONE,
     "completeInspection": frozenset({T}),
     "shareInspection": frozenset({A, T, M}),
     # read models

@@ -35,6 +35,7 @@ from regenzet.application.identity import (
     AuthenticationError,
     IdentityUnavailableError,
 )
+from regenzet.application.media_confirm import MediaRefusedError, UploadMissingError
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
 
@@ -275,6 +276,14 @@ def to_problem(
     if isinstance(exc, DuplicateError):
         problem = _simple(409, "duplicate", str(exc))
         problem.rule = "unique"
+        return problem, headers
+    if isinstance(exc, MediaRefusedError):
+        problem = _simple(422, "media-refused", exc.detail)
+        problem.rule = exc.reason
+        return problem, headers
+    if isinstance(exc, UploadMissingError):
+        problem = _simple(409, "upload-missing", str(exc))
+        problem.rule = "upload_missing"
         return problem, headers
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}

@@ -16,7 +16,7 @@ from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody, PathParameter
 
 from regenzet.application import commands
-from regenzet.application.views import RepairOrderView
+from regenzet.application.views import MediaList, MediaView, RepairOrderView
 from regenzet.domain.repair_order import (
     LabourLine,
     PartLine,
@@ -28,7 +28,10 @@ from regenzet.entrypoints.http.routing import (
     Services,
     WritesDep,
     command,
+    fresh,
+    media_query,
     query,
+    upload_ticket,
     viewed,
 )
 from regenzet.entrypoints.http.schemas import (
@@ -41,6 +44,8 @@ from regenzet.entrypoints.http.schemas import (
     FailQualityCheck,
     IsolateHv,
     JobSpec,
+    MediaUploadRequest,
+    MediaUploadTicket,
     OpenRepairOrder,
     PassQualityCheck,
     RecordPayment,
@@ -267,3 +272,55 @@ class RepairOrderController(Controller):
         self, repair_order_id: FromPath[UUID], data: JSONBody[Cancel], writes: WritesDep
     ) -> Response[CommandResult]:
         return writes.submit(commands.CancelRepairOrder, data, repair_order_id=repair_order_id)
+
+    # -- check-in photos (issue 13): damage already on the car at intake ---------------------
+
+    @command(
+        f"{RO}/media/uploads",
+        "requestRepairOrderMediaUpload",
+        "A ticket to upload one check-in photo straight to storage",
+        create=True,
+    )
+    def request_media_upload(
+        self,
+        repair_order_id: FromPath[UUID],
+        data: JSONBody[MediaUploadRequest],
+        writes: WritesDep,
+    ) -> Response[MediaUploadTicket]:
+        return writes.submit(
+            commands.RequestRepairOrderMediaUpload,
+            data,
+            repair_order_id=repair_order_id,
+            render=upload_ticket("repair-orders"),
+            created=True,
+        )
+
+    @command(
+        f"{RO}/media/{{media_id:uuid}}/confirm",
+        "confirmRepairOrderMedia",
+        "Check the uploaded photo (size, SHA-256, real type, decoding) and attach it",
+    )
+    def confirm_media(
+        self, repair_order_id: FromPath[UUID], media_id: FromPath[UUID], writes: WritesDep
+    ) -> Response[CommandResult]:
+        return writes.submit(
+            commands.ConfirmRepairOrderMedia, repair_order_id=repair_order_id, media_id=media_id
+        )
+
+    @media_query(f"{RO}/media", "listRepairOrderMedia", "The attached check-in photos")
+    def list_media(
+        self, repair_order_id: FromPath[UUID], services: Services, principal: Caller
+    ) -> Response[MediaList]:
+        items = services.workshop.list_repair_order_media(repair_order_id, by=principal)
+        return fresh(MediaList(items=items))
+
+    @media_query(f"{RO}/media/{{media_id:uuid}}", "getRepairOrderMedia", "One check-in photo")
+    def get_media(
+        self,
+        repair_order_id: FromPath[UUID],
+        media_id: FromPath[UUID],
+        services: Services,
+        principal: Caller,
+    ) -> Response[MediaView]:
+        view = services.workshop.get_repair_order_media(repair_order_id, media_id, by=principal)
+        return fresh(view)

@@ -18,12 +18,19 @@ from regenzet.application.audit import Verifier
 from regenzet.application.chat import Assistant, ChatTurnLog
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
+from regenzet.application.media_use_cases import IssuedUpload
 from regenzet.application.ports import Clock
 from regenzet.application.projections import ReadModelStore
 from regenzet.application.quote_approval import QuoteApprovals
-from regenzet.application.workshop import Workshop
+from regenzet.application.workshop import Receipt, Workshop
+from regenzet.domain.media import Shape
 from regenzet.entrypoints.http.problems import etag
-from regenzet.entrypoints.http.schemas import Problem
+from regenzet.entrypoints.http.schemas import (
+    AnnotateMedia,
+    MediaUploadTicket,
+    Problem,
+    UploadForm,
+)
 from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, principal_of
 from regenzet.entrypoints.http.writes import IdempotencyKeyHeader, IfMatchHeader, Writes
 
@@ -125,6 +132,61 @@ V = TypeVar("V")
 
 def viewed(view: V, version: int) -> Response[V]:
     return Response(content=view, headers={"ETag": etag(version)})
+
+
+def media_query(path: str, operation_id: str, summary: str) -> Callable[[F], Any]:
+    """A read of media: its URLs are minted for this caller and this request, so the
+    response is never cached or shared."""
+    return get(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        description=(
+            "URLs are minted for the caller on every request and expire after "
+            "REGENZET_MEDIA_URL_SECONDS (300 s by default); the auditor gets every URL null."
+        ),
+        sync_to_thread=True,
+        responses=READ_PROBLEMS,
+    )
+
+
+def fresh(view: V) -> Response[V]:
+    return Response(content=view, headers={"Cache-Control": "private, no-store"})
+
+
+def upload_ticket(owner_kind: str) -> Callable[[Receipt], MediaUploadTicket]:
+    """Renders an upload request's receipt as its ticket (also what a keyed retry replays)."""
+
+    def render(receipt: Receipt) -> MediaUploadTicket:
+        issued = receipt.result
+        if not isinstance(issued, IssuedUpload):
+            raise TypeError("an upload request's use case returns its ticket")
+        ticket = issued.ticket
+        return MediaUploadTicket(
+            media_id=issued.media_id,
+            upload=UploadForm(url=ticket.url, fields=ticket.fields, expires_at=ticket.expires_at),
+            confirm_path=(
+                f"{API_PREFIX}/{owner_kind}/{receipt.id}/media/{issued.media_id}/confirm"
+            ),
+            id=receipt.id,
+            version=receipt.version,
+            position=receipt.position,
+        )
+
+    return render
+
+
+def shapes_of(data: AnnotateMedia) -> list[Shape]:
+    """The request's shapes as the domain's JSON-native dicts."""
+    return [
+        Shape(
+            kind=s.kind,
+            points=[[float(x), float(y)] for x, y in s.points],
+            colour=s.colour,
+            label=s.label,
+        )
+        for s in data.shapes
+    ]
 
 
 def provide_writes(

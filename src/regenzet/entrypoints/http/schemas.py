@@ -310,12 +310,92 @@ class RecordMeasurement(Body, kw_only=True):
     battery_method: BatteryHealthMethod = BatteryHealthMethod.BMS_READ
 
 
-class AttachMedia(Body, kw_only=True):
-    media_id: UUID
+# -- media (issue 13) --------------------------------------------------------------------------
+# The limits are the settings' defaults (REGENZET_MEDIA_*), stated here for clients; the server
+# enforces the configured values and answers 422 naming the field.
+
+PHOTO_TYPES_TEXT = "image/jpeg, image/png, image/webp, image/heic, image/heif"
+VIDEO_TYPES_TEXT = "video/mp4, video/quicktime"
+FileName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^/\\]+$",
+        description="The file's name as the device gave it (no path separators).",
+    ),
+]
+Sha256 = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The file's SHA-256, 64 lower-case hex digits (the upload is checked "
+        "against it, by storage and again on confirm).",
+    ),
+]
+
+
+class MediaUploadRequest(Body, kw_only=True):
+    """Asks for a ticket to upload one photo or video straight to storage."""
+
     item_code: Code | None = None
-    content_type: Annotated[str, Meta(min_length=3, max_length=100)]
-    size_bytes: Annotated[int, Meta(ge=1, le=5_000_000_000)]
-    sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+    file_name: FileName
+    content_type: Annotated[
+        str,
+        Meta(
+            min_length=3,
+            max_length=100,
+            description=f"Photos: {PHOTO_TYPES_TEXT}. Videos (inspections only): "
+            f"{VIDEO_TYPES_TEXT}. Anything else is a 422.",
+        ),
+    ]
+    size: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="The file's exact size in bytes: photos at most 26214400 (25 MiB, "
+            "REGENZET_MEDIA_MAX_PHOTO_BYTES), videos at most 209715200 (200 MiB, "
+            "REGENZET_MEDIA_MAX_VIDEO_BYTES).",
+        ),
+    ]
+    sha256: Sha256
+
+
+class UploadForm(msgspec.Struct, kw_only=True):
+    """POST ``fields`` then the file as the form field ``file`` (last) to ``url`` as
+    ``multipart/form-data``; it answers 204. Valid until ``expires_at`` (at most 5 minutes)."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class MediaUploadTicket(msgspec.Struct, kw_only=True):
+    media_id: UUID
+    upload: UploadForm
+    confirm_path: str
+    id: UUID
+    version: int
+    position: int | None
+
+
+class ShapeIn(Body, kw_only=True):
+    """One shape of a markup. Points are relative to the picture (0..1 each way): an arrow
+    and an ellipse (its bounding box's corners) take 2, freehand 2 to 500, text 1."""
+
+    kind: Literal["arrow", "ellipse", "freehand", "text"]
+    points: Annotated[
+        list[Annotated[list[Annotated[float, Meta(ge=0, le=1)]], Meta(min_length=2, max_length=2)]],
+        Meta(min_length=1, max_length=500),
+    ]
+    colour: Annotated[str, Meta(pattern=r"^#[0-9a-f]{6}$")]
+    label: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class AnnotateMedia(Body, kw_only=True):
+    """The whole markup of a photo (0 to 100 shapes; an empty list clears it)."""
+
+    shapes: Annotated[list[ShapeIn], Meta(max_length=100)]
 
 
 # -- responses -------------------------------------------------------------------------------

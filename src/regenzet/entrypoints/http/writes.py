@@ -49,6 +49,8 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$|^\s*(\d{1,18})\s*$')
 REPLAYED_HEADER = "Idempotent-Replayed"
 C = TypeVar("C", bound=commands.Command)
+# Builds a write's response body from its receipt, when it is not a ``CommandResult``.
+Render = Callable[[Receipt], msgspec.Struct]
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -156,16 +158,20 @@ class Writes:
         *,
         location: Callable[[Receipt], str] | None = None,
         body_is_one_field: bool = False,
+        render: Render | None = None,
+        created: bool = False,
         **values: Any,
-    ) -> Response[CommandResult]:
+    ) -> Response[Any]:
         """Maps the request to its command and runs it for the request's principal: the use
         case checks the principal may reach the record it loads (ADR 0037).
-        ``body_is_one_field``: the body as a whole is one of ``values`` (not mapped by name)."""
+        ``body_is_one_field``: the body as a whole is one of ``values`` (not mapped by name).
+        ``render`` builds a body other than :class:`CommandResult` from the receipt (an upload
+        ticket); ``created`` answers 201 without a ``Location``."""
         if self.workshop is None:
             raise RuntimeError("this request's writes were built without the workshop")
         command = self.command(command_type, None if body_is_one_field else body, **values)
         execute = functools.partial(self.workshop.execute, command, self.principal)
-        return self.run(body, execute, location=location)
+        return self.run(body, execute, location=location, render=render, created=created)
 
     def run(
         self,
@@ -174,7 +180,9 @@ class Writes:
         *,
         location: Callable[[Receipt], str] | None = None,
         scope: str | None = None,
-    ) -> Response[CommandResult]:
+        render: Render | None = None,
+        created: bool = False,
+    ) -> Response[Any]:
         """Runs ``command()``, applying each idempotency key at most once.
 
         ``location`` marks a create: the response is 201 with a ``Location``. ``scope``
@@ -182,12 +190,16 @@ class Writes:
         the record written (a quote link's decision: the order is in the token).
         """
 
+        held: list[PendingKey] = []
+
         def respond(aggregate_id: UUID, version: int, position: int | None) -> StoredResponse:
-            return _stored(Receipt(aggregate_id, version, position), location)
+            result = held[0].result if held else None
+            receipt = Receipt(aggregate_id, version, position, result)
+            return _stored(receipt, location, render, created)
 
         if self.key is None:
             receipt = command()
-            return _respond(respond(receipt.id, receipt.version, receipt.position))
+            return _respond(_stored(receipt, location, render, created))
         scope = scope if scope is not None else self.principal.subject
         fingerprint = self._fingerprint(body)
         now = self.clock.now()
@@ -195,6 +207,7 @@ class Writes:
         # (the common case) costs one statement more than a keyless write; a retry of an
         # applied key runs the command, is refused by the key and rolls back, and replays.
         pending = PendingKey(scope, self.key, fingerprint, now, self.store.retention, respond)
+        held.append(pending)
         try:
             with recording(pending):
                 command()
@@ -241,23 +254,32 @@ class Writes:
         return digest.hexdigest()
 
 
-def _stored(receipt: Receipt, location: Callable[[Receipt], str] | None) -> StoredResponse:
-    body = msgspec.json.encode(
-        CommandResult(id=receipt.id, version=receipt.version, position=receipt.position)
+def _stored(
+    receipt: Receipt,
+    location: Callable[[Receipt], str] | None,
+    render: Render | None = None,
+    created: bool = False,
+) -> StoredResponse:
+    content = (
+        render(receipt)
+        if render is not None
+        else CommandResult(id=receipt.id, version=receipt.version, position=receipt.position)
     )
+    body = msgspec.json.encode(content)
     headers = {"ETag": etag(receipt.version), "Content-Type": "application/json"}
     if location is not None:
         headers["Location"] = location(receipt)
-    return StoredResponse(status_code=201 if location else 200, body=body, headers=headers)
+    status = 201 if location is not None or created else 200
+    return StoredResponse(status_code=status, body=body, headers=headers)
 
 
-def _respond(stored: StoredResponse, *, replayed: bool = False) -> Response[CommandResult]:
+def _respond(stored: StoredResponse, *, replayed: bool = False) -> Response[Any]:
     headers = {k: v for k, v in stored.headers.items() if k.lower() != "content-type"}
     if replayed:
         headers[REPLAYED_HEADER] = "true"
     # The body is already encoded JSON (replayed byte for byte); Litestar sends bytes as is.
     return Response(
-        content=stored.body,  # type: ignore[arg-type]
+        content=stored.body,
         status_code=stored.status_code,
         headers=headers,
         media_type="application/json",

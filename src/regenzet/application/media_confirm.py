@@ -1,0 +1,316 @@
+"""Confirming an upload: what the server checks in the stored bytes before anything is recorded.
+
+The browser uploaded straight to storage with a ticket bound to one key, type, size and
+SHA-256; storage may or may not have enforced that (S3 checks the policy, moto does not, the
+local route does). Confirming trusts none of it and checks again, in this order, behind the
+``MediaStorage`` port only (no HTTP, no aggregate):
+
+1. ``head``: the object exists (else :class:`UploadMissingError`, 409, the ticket still
+   usable) and has the declared size, within the type's limit from the settings;
+2. ``read`` it and compute its SHA-256: it must equal the declared digest;
+3. sniff its real type from the bytes with libmagic (``python-magic``): it must be the declared
+   type (HEIC and HEIF are one family), so an executable named ``.jpg`` never gets further;
+4. images: decode with Pillow (HEIC through ``pillow-heif``) with decompression-bomb warnings
+   as errors and a 50-megapixel limit, apply the EXIF orientation, and make a preview (longest
+   side 2048) and a thumbnail (512) as WEBP carrying no metadata at all (no EXIF, no GPS);
+   videos: the sniff, size and checksum only (no decoder is installed: dimensions and duration
+   stay unknown, ADR 0042);
+5. ``put`` the derived images and ``move`` the original out of ``pending/`` (kept byte for
+   byte as evidence, never served for images: it may carry GPS).
+
+Any refusal deletes the pending object and raises :class:`MediaRefusedError` (422) with a
+detail the client can show; the caller then records nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import warnings
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from regenzet.application.errors import ApplicationError
+from regenzet.application.media import MediaObjectMissing, MediaStorage
+from regenzet.domain.media import PHOTO_CONTENT_TYPES, VIDEO_CONTENT_TYPES, MediaUpload
+
+# Pillow refuses (with our warnings filter) any image above this many pixels: a 12-megapixel
+# phone photo is far below, a 100-megapixel "bomb" of a few hundred KB is refused before its
+# pixels are decoded.
+MAX_IMAGE_PIXELS = 50_000_000
+PREVIEW_SIDE = 2048
+THUMBNAIL_SIDE = 512
+WEBP_QUALITY = 80
+# libmagic needs the first few KiB to tell ISO-BMFF brands (HEIC, MP4, MOV) apart.
+SNIFF_BYTES = 64 * 1024
+
+OWNER_INSPECTIONS = "inspections"
+OWNER_REPAIR_ORDERS = "repair-orders"
+
+# Types whose bytes say the same thing: libmagic names an iPhone's HEIC either way.
+_FAMILIES = {"image/heif": "image/heic"}
+# What Pillow's format names mean, to check the decoder agrees with the sniff.
+_PILLOW_FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # a JPEG with a second (depth) frame, as some phones write
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+}
+
+
+@attrs.frozen
+class MediaLimits:
+    """The configurable limits (``REGENZET_MEDIA_*``, the settings); the domain's own ceiling
+    (500 MiB) stays above them."""
+
+    max_photo_bytes: int = 25 * 1024 * 1024
+    max_video_bytes: int = 200 * 1024 * 1024
+    photo_types: frozenset[str] = PHOTO_CONTENT_TYPES
+    video_types: frozenset[str] = VIDEO_CONTENT_TYPES
+    ticket_seconds: int = 300
+    url_seconds: int = 300
+
+    def max_bytes_for(self, content_type: str) -> int | None:
+        """The size limit of an allowed type; None for a type that is not allowed."""
+        if content_type in self.photo_types:
+            return self.max_photo_bytes
+        if content_type in self.video_types:
+            return self.max_video_bytes
+        return None
+
+
+class MediaRefusedError(ApplicationError):
+    """The stored object is not what was declared (size, checksum, type), or not a picture
+    we can decode safely: it was deleted and nothing was recorded (HTTP 422)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class UploadMissingError(ApplicationError):
+    """Nothing is stored for the upload yet (confirm before upload): the ticket stays usable
+    until it expires (HTTP 409)."""
+
+    def __init__(self, media_id: UUID) -> None:
+        super().__init__(
+            f"nothing has been uploaded for media {media_id} yet: upload the file with the "
+            "ticket, then confirm"
+        )
+        self.media_id = media_id
+
+
+@attrs.frozen
+class ConfirmedMedia:
+    """What the checks found, for the ``MediaAttached`` event."""
+
+    key: str  # where the original now lives
+    width: int | None
+    height: int | None
+    duration_s: Decimal | None
+
+
+def pending_key(owner_kind: str, owner_id: UUID, media_id: UUID) -> str:
+    return f"pending/{owner_kind}/{owner_id}/{media_id}"
+
+
+def media_prefix(owner_kind: str, owner_id: UUID, media_id: UUID) -> str:
+    return f"media/{owner_kind}/{owner_id}/{media_id}"
+
+
+def original_key(owner_kind: str, owner_id: UUID, media_id: UUID) -> str:
+    return f"{media_prefix(owner_kind, owner_id, media_id)}/original"
+
+
+def preview_key(original: str) -> str:
+    return original.removesuffix("/original") + "/preview.webp"
+
+
+def thumbnail_key(original: str) -> str:
+    return original.removesuffix("/original") + "/thumbnail.webp"
+
+
+def same_family(declared: str, sniffed: str) -> bool:
+    return _FAMILIES.get(declared, declared) == _FAMILIES.get(sniffed, sniffed)
+
+
+def confirm_upload(
+    storage: MediaStorage, upload: MediaUpload, target: str, limits: MediaLimits
+) -> ConfirmedMedia:
+    """Checks the pending object of ``upload`` and moves it to ``target`` (its original's
+    key) with its preview and thumbnail beside it; see the module docstring."""
+    try:
+        stored = storage.head(upload.key)
+    except MediaObjectMissing:
+        raise UploadMissingError(upload.media_id) from None
+    try:
+        pictures = _check(storage, upload, stored.size, stored.sha256, limits)
+    except MediaRefusedError:
+        storage.delete(upload.key)
+        raise
+    if pictures is None:
+        width = height = None
+    else:
+        storage.put(preview_key(target), pictures.preview, content_type="image/webp")
+        storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
+        width, height = pictures.width, pictures.height
+    storage.move(upload.key, target)
+    return ConfirmedMedia(key=target, width=width, height=height, duration_s=None)
+
+
+@attrs.frozen
+class DerivedPictures:
+    preview: bytes
+    thumbnail: bytes
+    width: int  # as shown: after the EXIF orientation
+    height: int
+
+
+def _check(
+    storage: MediaStorage,
+    upload: MediaUpload,
+    stored_size: int,
+    stored_sha256: str | None,
+    limits: MediaLimits,
+) -> DerivedPictures | None:
+    declared = upload.content_type
+    limit = limits.max_bytes_for(declared)
+    if limit is None:
+        raise MediaRefusedError("type-not-allowed", f"{declared} uploads are not accepted")
+    if stored_size != upload.size_bytes:
+        raise MediaRefusedError("size-mismatch", _size_detail(stored_size, upload.size_bytes))
+    if stored_size > limit:
+        raise MediaRefusedError(
+            "too-large", f"the file is {stored_size} bytes; {declared} is limited to {limit}"
+        )
+    if stored_sha256 is not None and stored_sha256 != upload.sha256:
+        raise MediaRefusedError("checksum-mismatch", _CHECKSUM_DETAIL)
+    try:
+        data = storage.read(upload.key)
+    except MediaObjectMissing:  # deleted between head and read (the sweep)
+        raise UploadMissingError(upload.media_id) from None
+    if len(data) != upload.size_bytes:
+        raise MediaRefusedError("size-mismatch", _size_detail(len(data), upload.size_bytes))
+    if hashlib.sha256(data).hexdigest() != upload.sha256:
+        raise MediaRefusedError("checksum-mismatch", _CHECKSUM_DETAIL)
+    sniffed = sniff(data)
+    if not same_family(declared, sniffed):
+        raise MediaRefusedError(
+            "wrong-type", f"the file's content is {sniffed}, not the declared {declared}"
+        )
+    if declared in limits.video_types:
+        return None
+    return derive_pictures(data, declared)
+
+
+_CHECKSUM_DETAIL = "the stored file's SHA-256 is not the declared one (changed or corrupted)"
+
+
+def _size_detail(stored: int, declared: int) -> str:
+    return f"the stored file is {stored} bytes, not the declared {declared}"
+
+
+def sniff(data: bytes) -> str:
+    """The content type libmagic reads from the first bytes."""
+    import magic  # libmagic through ctypes: loaded on first use, not at import
+
+    found: str = magic.from_buffer(data[:SNIFF_BYTES], mime=True)
+    return found
+
+
+_HEIF_LOCK = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered  # noqa: PLW0603 - once per process, on first use
+    with _HEIF_LOCK:
+        if not _heif_registered:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+            _heif_registered = True
+
+
+# EXIF orientations that turn the picture a quarter (width and height swap when shown).
+_QUARTER_TURNS = {5, 6, 7, 8}
+_ORIENTATION = 0x0112
+
+
+def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
+    """Decodes a photo into its preview and thumbnail (WEBP, no metadata) and its size as
+    shown; :class:`MediaRefusedError` when it cannot be decoded safely."""
+    from PIL import Image, ImageOps
+
+    _register_heif()
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        # Only within this block: above the limit Pillow merely warns (and raises at twice
+        # it); here the warning is the refusal. The filter is not process-wide.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                width, height = opened.size
+                # Checked here too, before any pixel is decoded: warning filters are process
+                # state, and another thread's catch_warnings may be restoring them right now.
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise MediaRefusedError("too-many-pixels", _bomb_detail(width, height))
+                decoded_as = _PILLOW_FORMATS.get(opened.format or "")
+                if decoded_as is None or not same_family(declared, decoded_as):
+                    raise MediaRefusedError(
+                        "wrong-type", f"the file decodes as {opened.format}, not {declared}"
+                    )
+                if opened.getexif().get(_ORIENTATION, 1) in _QUARTER_TURNS:
+                    width, height = height, width
+                if opened.format in {"JPEG", "MPO"}:
+                    # Decode at the smallest DCT scale still >= the preview: much faster.
+                    opened.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))
+                opened.load()
+                upright = ImageOps.exif_transpose(opened)
+                picture = _plain(upright if upright is not None else opened)
+    except MediaRefusedError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaRefusedError(
+            "too-many-pixels", f"refused as a decompression bomb: {exc}"
+        ) from exc
+    except Exception as exc:  # any decoder failure means the file is not a usable picture
+        raise MediaRefusedError(
+            "undecodable", f"the file is not a {declared} picture that can be decoded"
+        ) from exc
+    return DerivedPictures(
+        preview=_webp(picture, PREVIEW_SIDE),
+        thumbnail=_webp(picture, THUMBNAIL_SIDE),
+        width=width,
+        height=height,
+    )
+
+
+def _bomb_detail(width: int, height: int) -> str:
+    return (
+        f"the picture is {width} x {height} = {width * height:,} pixels, over the limit of "
+        f"{MAX_IMAGE_PIXELS:,} (a decompression bomb is refused before it is decoded)"
+    )
+
+
+def _plain(image: Any) -> Any:
+    """The pixels only, in a mode WEBP takes: no EXIF, XMP, ICC or any other metadata."""
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    clean = image.convert("RGBA" if has_alpha else "RGB")
+    clean.info = {}
+    return clean
+
+
+def _webp(image: Any, side: int) -> bytes:
+    copy = image.copy()
+    copy.info = {}
+    copy.thumbnail((side, side))
+    out = io.BytesIO()
+    copy.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+    return out.getvalue()
