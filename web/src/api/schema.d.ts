@@ -421,13 +421,97 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The attached photos and videos
+         * @description URLs are minted for the caller on every request and expire after REGENZET_MEDIA_URL_SECONDS (300 s by default); the auditor gets every URL null.
+         *
+         *     **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only inspections of their own vehicles, once shared; any other record is a 404 naming only the id asked for.
+         */
+        get: operations["listInspectionMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{inspection_id}/media/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         get?: never;
         put?: never;
         /**
-         * Attach an uploaded photo or video
+         * A ticket to upload one photo or video straight to storage
          * @description **Roles:** technician. Other roles get a 403.
          */
-        post: operations["attachInspectionMedia"];
+        post: operations["requestInspectionMediaUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{inspection_id}/media/{media_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One attached photo or video
+         * @description URLs are minted for the caller on every request and expire after REGENZET_MEDIA_URL_SECONDS (300 s by default); the auditor gets every URL null.
+         *
+         *     **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only inspections of their own vehicles, once shared; any other record is a 404 naming only the id asked for.
+         */
+        get: operations["getInspectionMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{inspection_id}/media/{media_id}/annotations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw markup over an attached photo (the original is untouched)
+         * @description **Roles:** technician. Other roles get a 403.
+         */
+        post: operations["annotateInspectionMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{inspection_id}/media/{media_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the uploaded file (size, SHA-256, real type, decoding) and attach it
+         * @description **Roles:** technician. Other roles get a 403.
+         */
+        post: operations["confirmInspectionMedia"];
         delete?: never;
         options?: never;
         head?: never;
@@ -847,6 +931,90 @@ export interface paths {
          * @description **Roles:** customer, advisor, manager. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
          */
         post: operations["declineJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repair-orders/{repair_order_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The attached check-in photos
+         * @description URLs are minted for the caller on every request and expire after REGENZET_MEDIA_URL_SECONDS (300 s by default); the auditor gets every URL null.
+         *
+         *     **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
+         */
+        get: operations["listRepairOrderMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repair-orders/{repair_order_id}/media/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A ticket to upload one check-in photo straight to storage
+         * @description **Roles:** advisor, technician, manager. Other roles get a 403.
+         */
+        post: operations["requestRepairOrderMediaUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repair-orders/{repair_order_id}/media/{media_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One check-in photo
+         * @description URLs are minted for the caller on every request and expire after REGENZET_MEDIA_URL_SECONDS (300 s by default); the auditor gets every URL null.
+         *
+         *     **Roles:** customer, advisor, technician, manager, auditor. Other roles get a 403. **Object rule:** a customer reaches only their own repair orders; any other record is a 404 naming only the id asked for.
+         */
+        get: operations["getRepairOrderMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repair-orders/{repair_order_id}/media/{media_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the uploaded photo (size, SHA-256, real type, decoding) and attach it
+         * @description **Roles:** advisor, technician, manager. Other roles get a 403.
+         */
+        post: operations["confirmRepairOrderMedia"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1403,6 +1571,10 @@ export interface components {
             };
             version: number;
         };
+        /** AnnotateMedia */
+        AnnotateMedia: {
+            shapes: components["schemas"]["ShapeIn"][];
+        };
         /**
          * ApprovalChannel
          * @enum {string}
@@ -1418,15 +1590,6 @@ export interface components {
         AssignTechnician: {
             /** Format: uuid */
             staff_id: string;
-        };
-        /** AttachMedia */
-        AttachMedia: {
-            content_type: string;
-            item_code?: string | null;
-            /** Format: uuid */
-            media_id: string;
-            sha256: string;
-            size_bytes: number;
         };
         /**
          * BatteryHealthMethod
@@ -1771,6 +1934,55 @@ export interface components {
          * @enum {string}
          */
         MeasurementKind: "soh_pct" | "soc_pct" | "pack_voltage_v" | "isolation_resistance_mohm" | "cell_voltage_delta_mv" | "tyre_tread_mm" | "tyre_pressure_psi" | "brake_pad_mm" | "coolant_temp_c";
+        /** MediaList */
+        MediaList: {
+            items: components["schemas"]["MediaView"][];
+        };
+        /** MediaUploadRequest */
+        MediaUploadRequest: {
+            /** @description Photos: image/jpeg, image/png, image/webp, image/heic, image/heif. Videos (inspections only): video/mp4, video/quicktime. Anything else is a 422. */
+            content_type: string;
+            /** @description The file's name as the device gave it (no path separators). */
+            file_name: string;
+            item_code?: string | null;
+            /** @description The file's SHA-256, 64 lower-case hex digits (the upload is checked against it, by storage and again on confirm). */
+            sha256: string;
+            /** @description The file's exact size in bytes: photos at most 26214400 (25 MiB, REGENZET_MEDIA_MAX_PHOTO_BYTES), videos at most 209715200 (200 MiB, REGENZET_MEDIA_MAX_VIDEO_BYTES). */
+            size: number;
+        };
+        /** MediaUploadTicket */
+        MediaUploadTicket: {
+            confirm_path: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            media_id: string;
+            position: number | null;
+            upload: components["schemas"]["UploadForm"];
+            version: number;
+        };
+        /** MediaView */
+        MediaView: {
+            annotated_at: string | null;
+            annotations: components["schemas"]["Shape"][];
+            /** Format: date-time */
+            attached_at: string;
+            attached_by: string;
+            content_type: string;
+            download_url: string | null;
+            duration_s: number | null;
+            file_name: string | null;
+            height: number | null;
+            item_code: string | null;
+            /** Format: uuid */
+            media_id: string;
+            preview_url: string | null;
+            sha256: string;
+            size_bytes: number;
+            thumbnail_url: string | null;
+            urls_expire_at: string | null;
+            width: number | null;
+        };
         /** OpenRepairOrder */
         OpenRepairOrder: {
             concerns: string[];
@@ -2002,6 +2214,21 @@ export interface components {
          * @enum {string}
          */
         Role: "customer" | "advisor" | "technician" | "manager" | "auditor" | "system";
+        /** Shape */
+        Shape: {
+            colour: string;
+            kind: string;
+            label: string | null;
+            points: number[][];
+        };
+        /** ShapeIn */
+        ShapeIn: {
+            colour: string;
+            /** @enum {string} */
+            kind: "arrow" | "ellipse" | "freehand" | "text";
+            label?: string | null;
+            points: number[][];
+        };
         /** StaffView */
         StaffView: {
             active: boolean;
@@ -2033,6 +2260,15 @@ export interface components {
         TransferOwnership: {
             /** Format: uuid */
             new_owner_id: string;
+        };
+        /** UploadForm */
+        UploadForm: {
+            /** Format: date-time */
+            expires_at: string;
+            fields: {
+                [key: string]: string;
+            };
+            url: string;
         };
         /** VehicleView */
         VehicleView: {
@@ -4166,7 +4402,83 @@ export interface operations {
             };
         };
     };
-    attachInspectionMedia: {
+    listInspectionMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inspection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaList"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestInspectionMediaUpload: {
         parameters: {
             query?: never;
             header?: {
@@ -4182,9 +4494,312 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AttachMedia"];
+                "application/json": components["schemas"]["MediaUploadRequest"];
             };
         };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaUploadTicket"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInspectionMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inspection_id: string;
+                media_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaView"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    annotateInspectionMedia: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                inspection_id: string;
+                media_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotateMedia"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmInspectionMedia: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                inspection_id: string;
+                media_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Request fulfilled, document follows */
             200: {
@@ -6623,6 +7238,384 @@ export interface operations {
                 "application/json": components["schemas"]["DeclineJob"];
             };
         };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRepairOrderMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repair_order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaList"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestRepairOrderMediaUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                repair_order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    /** @description The record's version, for If-Match. */
+                    ETag?: unknown;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaUploadTicket"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule, the current state or a concurrent change refused the write. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version the record has moved past. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is out of its allowed range, or an Idempotency-Key was reused. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRepairOrderMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repair_order_id: string;
+                media_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaView"];
+                };
+            };
+            /** @description The request does not match the schema (the failing field is named). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not perform this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such record, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmRepairOrderMedia: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: a replay with the same key and body returns the first response; the same key with a different body is a 422. Keys are scoped to the caller and kept for the retention period (24 h by default). */
+                "Idempotency-Key"?: string;
+                /** @description The aggregate version the change is based on, as its ETag ("7"); 412 if it moved on. */
+                "If-Match"?: string;
+            };
+            path: {
+                repair_order_id: string;
+                media_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Request fulfilled, document follows */
             200: {

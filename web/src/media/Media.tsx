@@ -12,7 +12,7 @@ import { formatBytes } from "./files";
 import { MarkupOverlay } from "./MarkupOverlay";
 import { MediaPreview, aspectOf } from "./MediaPreview";
 import { MediaUpload, PHASE_LABELS, type UploadState } from "./upload";
-import { isVideo, type MediaOwner, type MediaView } from "./types";
+import { isVideo, mediaName, type MediaOwner, type MediaView } from "./types";
 
 export const mediaKey = (owner: MediaOwner) => ["media", owner.kind, owner.id] as const;
 
@@ -53,7 +53,7 @@ export function MediaStrip({
               type="button"
               className="media-thumb"
               onClick={() => setOpen(m.media_id)}
-              aria-label={`Open ${isVideo(m.content_type) ? "video" : "photo"} ${m.file_name}${m.annotations.length ? " (marked up)" : ""}`}
+              aria-label={`Open ${isVideo(m.content_type) ? "video" : "photo"} ${mediaName(m)}${m.annotations.length ? " (marked up)" : ""}`}
               data-testid="media-thumb"
             >
               {m.thumbnail_url ? (
@@ -66,7 +66,7 @@ export function MediaStrip({
               )}
               <span className="media-thumb-caption">
                 {isVideo(m.content_type) && m.thumbnail_url ? "▶ " : ""}
-                {m.file_name}
+                {mediaName(m)}
               </span>
             </button>
           </li>

@@ -7,7 +7,7 @@ import { annotate } from "./api";
 import { formatBytes } from "./files";
 import { COLOURS, MAX_SHAPES, meaningful, relativePoint, thin } from "./markup";
 import { MarkupOverlay } from "./MarkupOverlay";
-import { isVideo, type MediaView, type Shape, type ShapeKind } from "./types";
+import { isVideo, mediaName, type MediaView, type Shape, type ShapeKind } from "./types";
 
 const TOOLS: { kind: ShapeKind; label: string }[] = [
   { kind: "arrow", label: "Arrow" },
@@ -51,11 +51,11 @@ export function MediaPreview({
   const [aspect, setAspect] = useState(aspectOf(media));
   const kind = video ? "Video" : "Photo";
   return (
-    <dialog ref={dialog} className="media-dialog" aria-label={`${kind}: ${media.file_name}`} onClose={onClose} data-testid="media-preview">
+    <dialog ref={dialog} className="media-dialog" aria-label={`${kind}: ${mediaName(media)}`} onClose={onClose} data-testid="media-preview">
       <Stack gap="sm">
         <Group justify="space-between" wrap="nowrap">
           <Text fw={600} truncate>
-            {media.file_name}
+            {mediaName(media)}
           </Text>
           <Button variant="default" size="xs" onClick={onClose}>
             Close
@@ -70,7 +70,7 @@ export function MediaPreview({
             <MarkupEditor media={media} inspectionId={annotateFor} image={image} aspect={aspect} setAspect={setAspect} />
           ) : (
             <>
-              <Stage image={image} alt={`${kind} ${media.file_name}`} setAspect={setAspect}>
+              <Stage image={image} alt={`${kind} ${mediaName(media)}`} setAspect={setAspect}>
                 <MarkupOverlay shapes={media.annotations} aspect={aspect} />
               </Stage>
               <Labels shapes={media.annotations} />
@@ -214,7 +214,7 @@ function MarkupEditor({
       {tool === "text" && (
         <TextInput size="xs" label="Label text" maxLength={200} value={label} onChange={(e) => setLabel(e.currentTarget.value)} />
       )}
-      <Stage image={image} alt={`Photo ${media.file_name}`} setAspect={setAspect}>
+      <Stage image={image} alt={`Photo ${mediaName(media)}`} setAspect={setAspect}>
         <MarkupOverlay
           shapes={shapes}
           draft={draft}

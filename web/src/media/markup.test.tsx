@@ -118,8 +118,8 @@ describe("MediaPreview", () => {
 
   it("lets a technician draw an ellipse, undo, draw again and save the shapes", async () => {
     const sent: unknown[] = [];
-    vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
-      sent.push({ url, body: JSON.parse(String(init.body)) });
+    vi.stubGlobal("fetch", async (request: Request) => {
+      sent.push({ url: request.url, body: await request.json() });
       return new Response(JSON.stringify({ id: "i", version: 9, position: 20 }), { status: 200 });
     });
     const user = userEvent.setup();

@@ -1,3 +1,5 @@
+import type { Schemas } from "../api/client";
+
 /**
  * Media (issue 13): what the screens need to know about photos and videos attached to an
  * inspection or to a repair order's check-in, and the limits the API documents.
@@ -11,7 +13,7 @@ export interface MediaOwner {
 }
 
 export type Point = [number, number];
-export type ShapeKind = "arrow" | "ellipse" | "freehand" | "text";
+export type ShapeKind = Schemas["ShapeIn"]["kind"];
 
 /** One markup shape: points relative to the image (0..1 each way), never pixels. */
 export interface Shape {
@@ -21,48 +23,11 @@ export interface Shape {
   label: string | null;
 }
 
-export interface MediaView {
-  media_id: string;
-  item_code: string | null;
-  file_name: string;
-  content_type: string;
-  size_bytes: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  duration_s: number | null;
-  attached_at: string;
-  attached_by: string;
-  annotations: Shape[];
-  annotated_at: string | null;
-  thumbnail_url: string | null;
-  preview_url: string | null;
-  download_url: string | null;
-  urls_expire_at: string | null;
-}
-
-export interface MediaUploadTicket {
-  media_id: string;
-  upload: { url: string; fields: Record<string, string>; expires_at: string };
-  confirm_path: string;
-  id: string;
-  version: number;
-  position: number | null;
-}
-
-export interface MediaUploadRequest {
-  item_code: string | null;
-  file_name: string;
-  content_type: string;
-  size: number;
-  sha256: string;
-}
-
-export interface CommandResult {
-  id: string;
-  version: number;
-  position?: number | null;
-}
+/** The API's MediaView, with its shapes typed as the markup code draws them. */
+export type MediaView = Omit<Schemas["MediaView"], "annotations"> & { annotations: Shape[] };
+export type MediaUploadTicket = Schemas["MediaUploadTicket"];
+export type MediaUploadRequest = Schemas["MediaUploadRequest"];
+export type CommandResult = Schemas["CommandResult"];
 
 // The API's documented defaults (REGENZET_MEDIA_MAX_PHOTO_BYTES / _VIDEO_BYTES). The server is
 // the authority; checking here only spares a person a pointless upload.
@@ -72,3 +37,7 @@ export const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic
 export const VIDEO_TYPES = ["video/mp4", "video/quicktime"] as const;
 
 export const isVideo = (contentType: string) => contentType.startsWith("video/");
+
+/** What to call a file (media attached before file names were recorded have none). */
+export const mediaName = (media: { file_name: string | null; content_type: string }) =>
+  media.file_name ?? (isVideo(media.content_type) ? "video" : "photo");

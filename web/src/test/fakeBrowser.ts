@@ -39,9 +39,10 @@ export class FakeApi {
   }
 
   fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = new URL(String(input instanceof Request ? input.url : input));
-    const method = init?.method ?? "GET";
-    this.sent.push({ method, path: url.pathname, body: init?.body ? JSON.parse(String(init.body)) : undefined, headers: new Headers(init?.headers) });
+    const request = input instanceof Request ? input : new Request(String(input), init);
+    const url = new URL(request.url);
+    const text = await request.text();
+    this.sent.push({ method: request.method, path: url.pathname, body: text ? JSON.parse(text) : undefined, headers: request.headers });
     const suffix = [...this.answers.keys()].find((s) => url.pathname.endsWith(s));
     const queue = suffix ? this.answers.get(suffix)! : [];
     const next = queue.shift() ?? { status: 500, body: { title: "no answer queued" } };
