@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from benchmarks import append, chat, fleet, http_api, projections, replay, search, verify
+from benchmarks import (
+    append,
+    chat,
+    fleet,
+    http_api,
+    media_upload,
+    projections,
+    replay,
+    search,
+    verify,
+)
 from regenzet.entrypoints.cli import run_group
 from regenzet.entrypoints.console import HelpGroup
 
@@ -14,7 +24,7 @@ def bench() -> None:
     pass
 
 
-for _module in (append, replay, verify, http_api, projections, search, chat, fleet):
+for _module in (append, replay, verify, http_api, projections, search, chat, fleet, media_upload):
     bench.add_command(_module.command)
 
 

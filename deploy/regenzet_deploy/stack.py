@@ -389,6 +389,14 @@ class RegenzetStack(Stack):
                 s3.LifecycleRule(
                     id="abandoned-uploads", prefix="pending/", expiration=Duration.days(1)
                 ),
+                # A refused or swept upload's delete only adds a marker in a versioned bucket:
+                # its bytes (and a photo's GPS) go a day later, not with old-versions' 30.
+                s3.LifecycleRule(
+                    id="deleted-uploads",
+                    prefix="pending/",
+                    noncurrent_version_expiration=Duration.days(1),
+                    expired_object_delete_marker=True,
+                ),
                 s3.LifecycleRule(
                     id="incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(7),
@@ -507,9 +515,11 @@ class RegenzetStack(Stack):
             "REGENZET_MAIL_FROM": cfg.mail_from,
             "REGENZET_PUBLIC_URL": cfg.web_origin,
             "REGENZET_AUDIT_KMS_KEY_ID": self.audit_key.key_arn,
-            # The bucket for the media adapter (issue 13; nothing reads it yet) and the model
-            # the assistant's Bedrock adapter calls (docs/deploy.md, "Configuration").
+            # Media in S3 (ADR 0040): presigned POST/GET on the bucket, SSE-KMS with its key;
+            # and the model the assistant's Bedrock adapter calls (docs/deploy.md).
+            "REGENZET_MEDIA_BACKEND": "s3",
             "REGENZET_MEDIA_BUCKET": self.media.bucket_name,
+            "REGENZET_MEDIA_KMS_KEY_ID": self.key.key_arn,
             "REGENZET_BEDROCK_MODEL_ID": cfg.bedrock_model_id,
         }
         common_secrets = {
@@ -596,6 +606,55 @@ class RegenzetStack(Stack):
                 resources=[self.media.arn_for_objects("*")],
             )
         )
+        # Confirming an upload (ADR 0040): copy it out of pending/ into media/ and delete it
+        # (also when it is refused), and write the preview and thumbnail beside it. The
+        # original is evidence: the role may create it only as a copy of an upload under
+        # pending/ (never PutObject of bytes of its own), and writes nothing else under
+        # media/ but the two derived images. S3 cannot also demand If-None-Match on the copy
+        # (a bucket policy requiring it makes CopyObject fail: 403 without the header, 501
+        # with it), so a copy of another pending upload over an original stays possible for
+        # this role; the overwritten version is then kept as noncurrent (old-versions).
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DerivedMedia",
+                actions=["s3:PutObject"],
+                resources=[
+                    self.media.arn_for_objects("media/*/preview.webp"),
+                    self.media.arn_for_objects("media/*/thumbnail.webp"),
+                ],
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ConfirmedOriginals",
+                actions=["s3:PutObject"],
+                resources=[self.media.arn_for_objects("media/*/original")],
+                conditions={
+                    "StringLike": {
+                        "s3:x-amz-copy-source": [
+                            f"{self.media.bucket_name}/pending/*",
+                            f"/{self.media.bucket_name}/pending/*",
+                        ]
+                    }
+                },
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DiscardUploads",
+                actions=["s3:DeleteObject"],
+                resources=[self.media.arn_for_objects("pending/*")],
+            )
+        )
+        # Without ListBucket, HeadObject of a key not uploaded yet answers 403 instead of 404,
+        # and a confirm before the upload would look like an outage (503), not 409.
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="MediaExists",
+                actions=["s3:ListBucket"],
+                resources=[self.media.bucket_arn],
+            )
+        )
         api_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="MediaKey",
@@ -623,13 +682,31 @@ class RegenzetStack(Stack):
                 f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
                 ".Arn>/pending/*]",
                 "Uploads are presigned per object under pending/ (the key is chosen per "
-                "upload); nothing outside that prefix can be written.",
+                "upload); outside that prefix only the derived images and copied originals "
+                "under media/ can be written (see those acks).",
             ),
             (
                 f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
                 ".Arn>/*]",
                 "Downloads are presigned per media object; object keys are not known in "
                 "advance. Read only, this bucket only.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*/preview.webp]",
+                "The preview made at confirm, one per confirmed object (server-chosen key); "
+                "no other name under media/ may be put.",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*/thumbnail.webp]",
+                "The thumbnail made at confirm, one per confirmed object (server-chosen key).",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(self.media.node.default_child)}"
+                ".Arn>/media/*/original]",
+                "Originals may only be created as a copy of an upload under pending/ "
+                "(condition s3:x-amz-copy-source), never written with bytes of the API's own.",
             ),
         )
 

@@ -181,13 +181,46 @@ def test_the_email_function_sends_only_as_the_configured_sender(template: Templa
     assert "*" not in json.dumps(ses[0]["Resource"])
 
 
-def test_media_uploads_are_limited_to_the_pending_prefix(template: Template) -> None:
-    puts = [
-        s
-        for s in _role_statements(template, "ApiTaskTaskRole")
-        if any(a.startswith("s3:PutObject") for a in _actions(s))
-    ]
-    assert puts and all("/pending/*" in json.dumps(s["Resource"]) for s in puts)
+def test_media_writes_are_limited_to_uploads_derived_images_and_copied_originals(
+    template: Template,
+) -> None:
+    """The browser's presigned POST names one exact key (the policy); the role itself may put
+    only under pending/ (uploads), the preview and thumbnail names under media/, and an
+    original under media/ only as a copy of an upload in pending/; it deletes only under
+    pending/: confirmed evidence is never deleted or written over with the API's own bytes."""
+    statements = _role_statements(template, "ApiTaskTaskRole")
+    puts = [s for s in statements if any(a.startswith("s3:PutObject") for a in _actions(s))]
+    assert puts
+    resources_put = []
+    for statement in puts:
+        resource = json.dumps(statement["Resource"])
+        resources_put.append(resource)
+        assert not resource.endswith('/media/*"]]}'), f"puts anything under media/: {resource}"
+        if "/original" in resource:
+            copy_source = json.dumps(statement["Condition"]["StringLike"]["s3:x-amz-copy-source"])
+            assert "/pending/*" in copy_source
+        else:
+            assert any(
+                name in resource for name in ("/pending/*", "/preview.webp", "/thumbnail.webp")
+            ), resource
+    joined = " ".join(resources_put)
+    for name in ("/pending/*", "/media/*/preview.webp", "/media/*/thumbnail.webp", "/original"):
+        assert name in joined, name
+    deletes = [s for s in statements if any(a.startswith("s3:Delete") for a in _actions(s))]
+    assert deletes and all("/pending/*" in json.dumps(s["Resource"]) for s in deletes)
+    assert not any("media/" in json.dumps(s["Resource"]) for s in deletes)
+    # ListBucket, so that a key not uploaded yet answers 404 (not 403) to HeadObject.
+    assert any("s3:ListBucket" in _actions(s) for s in statements)
+
+
+def test_a_deleted_upload_does_not_linger_as_an_old_version(template: Template) -> None:
+    buckets = resources(template, "AWS::S3::Bucket")
+    media = buckets[next(k for k in buckets if k.startswith("Media"))]["Properties"]
+    rules = {r["Id"]: r for r in media["LifecycleConfiguration"]["Rules"]}
+    deleted = rules["deleted-uploads"]
+    assert deleted["Prefix"] == "pending/"
+    assert deleted["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert deleted["ExpiredObjectDeleteMarker"] is True
 
 
 def test_everything_at_rest_is_encrypted(template: Template) -> None:

@@ -165,3 +165,12 @@ def test_the_network_has_isolated_data_subnets_acls_and_endpoints(template: Temp
     assert ingress and all(
         e["Properties"]["PortRange"] == {"From": 5432, "To": 5432} for e in ingress
     )
+
+
+def test_the_api_keeps_media_in_the_bucket_encrypted_with_the_stack_key(
+    template: Template,
+) -> None:
+    env = _env(_containers(template)["Api"])
+    assert env["REGENZET_MEDIA_BACKEND"] == "s3"  # the local disk is read-only in a container
+    assert "REGENZET_MEDIA_BUCKET" in env
+    assert "REGENZET_MEDIA_KMS_KEY_ID" in env  # the settings refuse s3 without it

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from regenzet.adapters.clock import ManualClock
 from regenzet.adapters.media_local import LocalMediaStorage
 from regenzet.application.media import (
     MAX_TICKET_SECONDS,
+    MediaObjectChangedError,
     MediaObjectMissing,
     MediaStorage,
     UploadTicket,
 )
 
 from ..conftest import START
+from ..media_support import form_body, in_chunks, moto_server
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # bytes only: storage never sniffs
 
@@ -61,40 +65,118 @@ class _Response:
 
 
 class LocalHarness:
-    """The local adapter, driven through the calls its HTTP routes make."""
+    """The local adapter behind its own routes (``entrypoints/http/media_files.py``), called
+    over HTTP the way the browser calls them."""
 
     def __init__(self, root: Path) -> None:
+        from litestar import Litestar
+        from litestar.testing import TestClient
+
+        from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair
+        from regenzet.entrypoints.http.media_files import (
+            DOWNLOAD_PATH,
+            UPLOAD_PATH,
+            media_files_router,
+        )
+        from regenzet.entrypoints.http.problems import problem_handler
+        from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter
+
         self.clock = ManualClock(START)
-        self.storage = LocalMediaStorage(root / "media", b"k" * 32, self.clock)
-        self.local = self.storage
+        self.storage = LocalMediaStorage(
+            root / "media",
+            b"k" * 32,
+            self.clock,
+            upload_url=UPLOAD_PATH,
+            download_url=DOWNLOAD_PATH,
+        )
+        gatekeeper = Gatekeeper(
+            verifier=JwtTokenVerifier.local(LocalKeyPair.generate(), issuer="i", audience="a"),
+            per_ip=RateLimiter(0),
+            per_subject=RateLimiter(0),
+        )
+        app = Litestar(
+            route_handlers=[media_files_router(self.storage, gatekeeper)],
+            exception_handlers={Exception: problem_handler},
+        )
+        self.client = TestClient(app, raise_server_exceptions=False).__enter__()
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def now(self) -> datetime:
         return self.clock.now()
 
     def upload(self, ticket: UploadTicket, data: bytes, *, part_type: str | None = None) -> None:
-        with self.local.begin_upload(ticket.fields) as upload:
-            for start in range(0, len(data), 4096):
-                upload.write(data[start : start + 4096])
-            upload.finish(part_type)
+        body, content_type = form_body(ticket.fields, data, part_type=part_type)
+        response = self.client.post(
+            ticket.url, content=in_chunks(body), headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 204, response.text
 
     def fetch(self, url: str) -> Fetched:
-        from urllib.parse import parse_qsl, urlsplit
+        response = self.client.get(url)
+        return _Response(response.status_code, dict(response.headers), response.content)
 
-        params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-        download = self.local.resolve_download(params)
-        return _Response(
-            200,
-            {
-                "content-type": download.content_type,
-                "content-disposition": download.content_disposition,
-            },
-            download.path.read_bytes(),
+
+class S3Harness:
+    """The S3 adapter on moto's server over real HTTP: the browser's POST goes to the
+    presigned URL, the download to the presigned GET (moto does not check the POST policy:
+    ``tests/adapters/test_media_s3_policy.py`` checks the policy document itself)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        from regenzet.adapters.media_s3 import S3MediaStorage
+
+        options: dict[str, Any] = {
+            "region_name": "eu-central-1",
+            "endpoint_url": endpoint,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+        client = boto3.client(
+            "s3",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            **options,
         )
+        bucket = f"media-{uuid4().hex[:12]}"
+        client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        key_id = boto3.client("kms", **options).create_key()["KeyMetadata"]["KeyId"]
+        self.storage = S3MediaStorage(client, bucket, key_id)
+
+    def close(self) -> None:
+        pass
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def upload(self, ticket: UploadTicket, data: bytes, *, part_type: str | None = None) -> None:
+        body, content_type = form_body(ticket.fields, data, part_type=part_type)
+        response = httpx.post(ticket.url, content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 204, response.text
+
+    def fetch(self, url: str) -> Fetched:
+        response = httpx.get(url)
+        return _Response(response.status_code, dict(response.headers), response.content)
 
 
-@pytest.fixture(params=["local"])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
-    return LocalHarness(tmp_path)
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["local", "s3"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param == "local":
+        built: LocalHarness | S3Harness = LocalHarness(tmp_path)
+    else:
+        built = S3Harness(request.getfixturevalue("moto_endpoint"))
+    yield built
+    built.close()
 
 
 def digest(data: bytes) -> str:
@@ -244,6 +326,42 @@ def test_move_takes_the_object_out_of_pending_and_is_idempotent(harness: Harness
     assert harness.storage.read(target) == PNG
 
 
+def test_move_with_the_checked_head_moves_that_version_or_nothing(harness: Harness) -> None:
+    source = uploaded(harness)
+    checked = harness.storage.head(source)
+    assert checked.etag
+    # The same key uploaded again (an S3 ticket may be POSTed again within its lifetime).
+    other = PNG[::-1]
+    harness.upload(ticket_for(harness, source, other), other)
+    target = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.move(source, target, expected=checked)
+    with pytest.raises(MediaObjectMissing):
+        harness.storage.head(target)
+    assert harness.storage.read(source) == other  # nothing moved, nothing lost
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.read(source, expected=checked)
+    with pytest.raises(MediaObjectChangedError):
+        harness.storage.chunks(source, expected=checked)
+    current = harness.storage.head(source)
+    assert harness.storage.read(source, expected=current) == other
+    harness.storage.move(source, target, expected=current)
+    assert harness.storage.read(target) == other
+    harness.storage.move(source, target, expected=current)  # retried: nothing to do
+    assert harness.storage.read(target) == other
+
+
+def test_chunks_stream_the_object_in_pieces_of_at_most_the_size(harness: Harness) -> None:
+    key = uploaded(harness)
+    pieces = list(harness.storage.chunks(key, size=1000))
+    assert b"".join(pieces) == PNG
+    assert len(pieces) > 1
+    assert all(1 <= len(piece) <= 1000 for piece in pieces)
+    assert b"".join(harness.storage.chunks(key)) == PNG  # 1 MiB by default
+    with pytest.raises(MediaObjectMissing):
+        harness.storage.chunks(pending_key())  # raised by the call, not the first chunk
+
+
 def test_delete_removes_the_object_and_deleting_twice_is_fine(harness: Harness) -> None:
     key = uploaded(harness)
     harness.storage.delete(key)
@@ -308,10 +426,78 @@ def test_a_download_url_serves_the_bytes_with_the_given_type_and_disposition(
 def test_a_download_url_names_the_type_it_was_minted_with(harness: Harness) -> None:
     """The server decides how a file is served, not what the object happens to say."""
     key = f"media/inspections/{uuid4()}/{uuid4()}/original"
-    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4")
+    # Stored as one type, minted as another: only the minted one may be served.
+    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="application/octet-stream")
     url = harness.storage.download_url(
         key, filename="walkaround.mp4", content_type="video/mp4", expires_in=60
     )
     response = harness.fetch(url)
     assert response.headers["content-type"].split(";")[0] == "video/mp4"
     assert response.headers["content-disposition"].startswith("attachment")
+
+
+def test_s3_copies_the_checked_version_even_if_another_lands_just_before_the_copy(
+    moto_endpoint: str,
+) -> None:
+    """The race the head check cannot close: a second POST lands between the check and the
+    copy. The copy names the checked version (and its ETag, which moto ignores), so the
+    confirmed original is the verified bytes whatever is current by then."""
+    harness = S3Harness(moto_endpoint)
+    storage: Any = harness.storage
+    client = storage.client
+    client.put_bucket_versioning(
+        Bucket=storage.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    source = uploaded(harness)
+    checked = storage.head(source)
+    assert checked.version is not None
+
+    def upload_over_it(**_: Any) -> None:
+        client.meta.events.unregister("before-call.s3.CopyObject", upload_over_it)
+        client.put_object(Bucket=storage.bucket, Key=source, Body=b"not what was checked")
+
+    client.meta.events.register("before-call.s3.CopyObject", upload_over_it)
+    target = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    storage.move(source, target, expected=checked)
+    assert storage.read(target) == PNG
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/pdf"])
+def test_only_photo_and_video_types_are_ever_served_inline(
+    harness: Harness, content_type: str
+) -> None:
+    """Defence in depth: even a link asked for inline on a type that can run script is an
+    attachment of untyped bytes (a presigned S3 GET carries no CSP)."""
+    key = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    harness.storage.put(key, b"<svg onload=alert(1)>", content_type=content_type)
+    url = harness.storage.download_url(
+        key, filename="page.html", content_type=content_type, expires_in=60, inline=True
+    )
+    response = harness.fetch(url)
+    assert response.status == 200
+    assert response.headers["content-type"].split(";")[0] == "application/octet-stream"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment")
+    assert "page.bin" in disposition
+    assert ".html" not in disposition
+
+
+def test_the_saved_name_keeps_the_stem_and_takes_the_served_types_extension(
+    harness: Harness,
+) -> None:
+    key = f"media/inspections/{uuid4()}/{uuid4()}/original"
+    harness.storage.put(key, b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4")
+    for filename, saved in [
+        ("walk.html", "walk.mp4"),
+        ("walk around", "walk around.mp4"),
+        ("clip.MOV", "clip.mp4"),
+        ("100%.mp4", "100_.mp4"),  # the ASCII fallback: no % for a browser to decode
+        ("x" * 300 + ".mp4", "x" * 196 + ".mp4"),  # minted and served alike, at most 200
+    ]:
+        url = harness.storage.download_url(
+            key, filename=filename, content_type="video/mp4", expires_in=60
+        )
+        response = harness.fetch(url)
+        assert response.status == 200, filename
+        fallback = response.headers["content-disposition"].split('filename="')[1].split('"')[0]
+        assert fallback == saved

@@ -20,7 +20,7 @@ from regenzet.adapters.persistence import sqlite_env
 from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY, SIGNED_OPERATIONS
 
 from .conftest import Api, build_api, customer_id, order_id
 from .test_lists_api import LIST_BOLA_CASES, LIST_OWN_ROWS
@@ -165,8 +165,44 @@ def test_every_api_route_has_an_explicit_entry(shared_api: Api) -> None:
     operations = {str(h.operation_id) for _, _, h in api_routes(shared_api)}
     # The quote-approval link's routes take the link's token, never a role's bearer token.
     assert {"getQuoteApproval", "approveJobByLink", "declineJobByLink"} == LINK_OPERATIONS
-    assert operations == set(EXPECTED) | LINK_OPERATIONS
+    # The local media backend's upload ticket and download link: an HMAC signature, no token.
+    assert {"uploadMediaFile", "downloadMediaFile"} == SIGNED_OPERATIONS
+    assert operations == set(EXPECTED) | LINK_OPERATIONS | SIGNED_OPERATIONS
     assert not LINK_OPERATIONS & set(POLICY)
+    assert not SIGNED_OPERATIONS & set(POLICY)
+
+
+def test_a_bearer_token_of_any_role_does_not_open_the_signed_routes(shared_api: Api) -> None:
+    """Without the signature a token of any role gets the same refusal as no token at all."""
+    upload_form = (
+        b'--b\r\nContent-Disposition: form-data; name="key"\r\n\r\npending/x/y/z\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nx\r\n--b--\r\n'
+    )
+    signed = [h for _, _, h in api_routes(shared_api) if h.operation_id in SIGNED_OPERATIONS]
+    assert len(signed) == 2
+    for role in [None, *sorted(ALL)]:
+        headers = headers_for(shared_api, role) if role else {}
+        upload = shared_api.client.post(
+            "/api/v1/media-files/upload",
+            content=upload_form,
+            headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert upload.status_code == 403, (role, upload.text)
+        assert upload.json()["type"].endswith("/ticket-refused")
+        download = shared_api.client.get(
+            "/api/v1/media-files/download",
+            params={
+                "key": "media/x/y/original",
+                "ct": "image/png",
+                "fn": "a.png",
+                "disp": "inline",
+                "exp": "99999999999",
+                "sig": "0" * 64,
+            },
+            headers=headers,
+        )
+        assert download.status_code == 403, (role, download.text)
+        assert download.json()["type"].endswith("/ticket-refused")
 
 
 def test_a_bearer_token_of_any_role_does_not_open_the_link_routes(shared_api: Api) -> None:
@@ -181,8 +217,8 @@ def test_a_bearer_token_of_any_role_does_not_open_the_link_routes(shared_api: Ap
 def test_each_role_reaches_exactly_its_operations(shared_api: Api, role: str) -> None:
     wrong = []
     for method, path, handler in api_routes(shared_api):
-        if handler.operation_id in LINK_OPERATIONS:
-            continue  # no role opens them (test above)
+        if handler.operation_id in LINK_OPERATIONS | SIGNED_OPERATIONS:
+            continue  # no role opens them (tests above)
         response = call(shared_api, method, concrete(path), headers_for(shared_api, role))
         allowed = role in EXPECTED[str(handler.operation_id)]
         if allowed == (response.status_code == 403):
@@ -196,6 +232,7 @@ def test_every_api_route_needs_a_token(shared_api: Api) -> None:
     statuses = {
         handler.operation_id: call(shared_api, method, concrete(path), {}).status_code
         for method, path, handler in api_routes(shared_api)
+        if handler.operation_id not in SIGNED_OPERATIONS  # a signature instead (test above)
     }
     assert set(statuses.values()) == {401}
 

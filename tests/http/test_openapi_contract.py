@@ -31,7 +31,7 @@ from regenzet.domain.common import Role
 from regenzet.domain.vehicle import Vehicle
 from regenzet.entrypoints.demo import CUSTOMERS, STAFF, VEHICLES, demo_id
 from regenzet.entrypoints.followers import FollowerRunner
-from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY, SIGNED_OPERATIONS
 
 from .conftest import Api, build_api
 
@@ -142,7 +142,13 @@ def test_the_operations_left_out_of_negative_runs_take_no_input(api_schema: Any)
 # operation's strategy is driven by Hypothesis directly, one test per operation and mode.
 CASES = [
     (operation_id, mode)
-    for operation_id in [*sorted(POLICY), *sorted(LINK_OPERATIONS), "health", "ready"]
+    for operation_id in [
+        *sorted(POLICY),
+        *sorted(LINK_OPERATIONS),
+        *sorted(SIGNED_OPERATIONS),
+        "health",
+        "ready",
+    ]
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     if mode.is_positive or operation_id not in NOTHING_TO_NEGATE
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from uuid import uuid4
 
-from regenzet.entrypoints.http.policy import POLICY
+from regenzet.entrypoints.http.policy import POLICY, SIGNED_OPERATIONS
 
 from .conftest import Api, customer_id
 from .test_authorization import (
@@ -24,8 +24,8 @@ __all__ = ["shared_api"]
 def test_every_write_route_submits_its_command_for_the_principal(shared_api: Api) -> None:
     writes = {}
     for method, _, handler in api_routes(shared_api):
-        if method == "GET" or str(handler.operation_id) in READ_ONLY_POSTS:
-            continue
+        if method == "GET" or str(handler.operation_id) in READ_ONLY_POSTS | SIGNED_OPERATIONS:
+            continue  # the signed upload route stores bytes: no command, no record
         fn = getattr(handler.fn, "func", handler.fn)  # sync handlers run in a thread
         writes[str(handler.operation_id)] = inspect.getsource(fn)
     assert len(writes) == 46  # 44 commands; approve and decline also by link

@@ -7,7 +7,17 @@ from pathlib import Path
 from .bench_script import run_bench
 from .test_cli import run
 
-BENCHMARKS = ("append", "replay", "verify", "http", "projections", "search", "chat", "fleet")
+BENCHMARKS = (
+    "append",
+    "replay",
+    "verify",
+    "http",
+    "projections",
+    "search",
+    "chat",
+    "fleet",
+    "media-upload",
+)
 
 
 def test_scripts_bench_lists_every_benchmark(tmp_path: Path) -> None:

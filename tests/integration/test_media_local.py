@@ -74,6 +74,33 @@ def test_the_secret_is_created_once_readable_only_by_the_owner(tmp_path: Path) -
     assert stat.S_IMODE((tmp_path / "keys" / "media-secret").stat().st_mode) == 0o600
     assert LocalMediaStorage.secret_in(tmp_path / "keys") == first
     assert len(first) == 64
+    assert [p.name for p in (tmp_path / "keys").iterdir()] == ["media-secret"]
+
+
+def test_processes_starting_together_agree_on_one_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(lambda _: LocalMediaStorage.secret_in(tmp_path / "k"), range(32)))
+    assert len(secrets) == 1
+    assert len(next(iter(secrets))) == 64
+
+
+def test_no_field_can_shift_into_its_neighbour_under_the_signature(
+    storage: LocalMediaStorage,
+) -> None:
+    """The signed message is a canonical encoding, not fields joined by newlines."""
+    assert storage._sign("download", "a\nb", "c") != storage._sign("download", "a", "b\nc")
+
+
+def test_a_half_written_secret_is_refused_not_used(tmp_path: Path, clock: ManualClock) -> None:
+    """What the link-into-place prevents, shown directly: a key file that exists but holds
+    no key is a clear error, never a weak secret."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "media-secret").write_text("")
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        LocalMediaStorage.in_data_dir(tmp_path, clock)
 
 
 def test_an_accepted_upload_keeps_the_object_and_its_sidecar(storage: LocalMediaStorage) -> None:
@@ -111,15 +138,63 @@ def test_a_ticket_is_used_once(storage: LocalMediaStorage) -> None:
     assert leftovers(storage) == []
 
 
-def test_two_uploads_racing_on_one_ticket_keep_one(storage: LocalMediaStorage) -> None:
+def test_one_ticket_drives_one_upload_at_a_time(storage: LocalMediaStorage) -> None:
     issued = ticket(storage)
     first = storage.begin_upload(issued.fields)
-    second = storage.begin_upload(issued.fields)  # both past the early check
+    with pytest.raises(TicketRefusedError, match="under way"):
+        storage.begin_upload(issued.fields)  # refused before a byte of it is written
+    assert len(list((storage.root / ".incoming").iterdir())) == 1  # the first one's only
     first.write(DATA)
-    second.write(DATA)
     first.finish()
     with pytest.raises(TicketRefusedError, match="already used"):
-        second.finish()
+        send(storage, issued.fields)
+    assert leftovers(storage) == [f".meta/{issued.key}.json", issued.key]
+
+
+def test_a_refused_or_abandoned_upload_releases_the_ticket(storage: LocalMediaStorage) -> None:
+    issued = ticket(storage)
+    with pytest.raises(UploadRefusedError):
+        send(storage, issued.fields, DATA[:-1] + b"\x00")
+    with storage.begin_upload(issued.fields) as upload:
+        upload.write(DATA[:10])  # the client goes away
+    send(storage, issued.fields)
+    assert storage.read(issued.key) == DATA
+
+
+def test_an_upload_finishing_past_the_expiry_and_its_grace_is_refused(
+    storage: LocalMediaStorage, clock: ManualClock
+) -> None:
+    late, in_time = ticket(storage, expires_in=60), ticket(storage, expires_in=60)
+    with storage.begin_upload(late.fields) as slow, storage.begin_upload(in_time.fields) as ok:
+        slow.write(DATA)
+        ok.write(DATA)
+        clock.advance(timedelta(seconds=60 + storage.finish_grace_seconds))
+        ok.finish()  # within the grace
+        clock.advance(timedelta(seconds=1))
+        with pytest.raises(TicketRefusedError, match="expired before the file arrived"):
+            slow.finish()
+    assert leftovers(storage) == [f".meta/{in_time.key}.json", in_time.key]
+
+
+def test_a_failure_to_put_the_file_in_place_keeps_nothing_and_spends_nothing(
+    storage: LocalMediaStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from regenzet.application.errors import StoreUnavailableError
+
+    issued = ticket(storage)
+
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(storage, "_place", disk_full)
+        with pytest.raises(StoreUnavailableError):
+            send(storage, issued.fields)
+    assert leftovers(storage) == []  # no part, no sidecar
+    assert list((storage.root / ".used").iterdir()) == []
+    send(storage, issued.fields)  # the retry with the same ticket is accepted
     assert leftovers(storage) == [f".meta/{issued.key}.json", issued.key]
 
 
@@ -134,6 +209,8 @@ def test_two_uploads_racing_on_one_ticket_keep_one(storage: LocalMediaStorage) -
         ("x-amz-checksum-sha256", "AAAA"),
         ("expires", "9999999999"),
         ("signature", "0" * 64),
+        ("signature", "é" * 64),  # not ASCII: still a refusal, not a TypeError
+        ("Content-Type", "\u0083¥ã"),
     ],
 )
 def test_a_changed_field_is_refused(storage: LocalMediaStorage, field: str, value: str) -> None:
@@ -234,6 +311,7 @@ def test_settings_read_the_media_environment() -> None:
             "REGENZET_MEDIA_TICKET_SECONDS": "120",
             "REGENZET_MEDIA_URL_SECONDS": "600",
             "REGENZET_MEDIA_PENDING_HOURS": "6",
+            "REGENZET_MEDIA_UPLOAD_SECONDS": "90",
         }
     )
     assert (media.backend, media.bucket, media.kms_key_id) == (
@@ -243,6 +321,7 @@ def test_settings_read_the_media_environment() -> None:
     )
     assert (media.max_photo_bytes, media.max_video_bytes) == (1000, 2000)
     assert (media.ticket_seconds, media.url_seconds, media.pending_hours) == (120, 600, 6)
+    assert media.upload_seconds == 90
     assert media.max_bytes_for("image/heic") == 1000
     assert media.max_bytes_for("video/quicktime") == 2000
     assert media.max_bytes_for("image/svg+xml") is None

@@ -975,10 +975,9 @@ def _no_tuples(value: Any, path: str) -> None:
         for field in attrs.fields(type(value)):
             _no_tuples(getattr(value, field.name), f"{path}.{field.name}")
     else:
-        assert (
-            isinstance(value, str | int | float | bool | Decimal | UUID | datetime | type(None))
-            or type(value) in [*inspection_module.ENUMS, Role]
-        ), path
+        assert isinstance(
+            value, str | int | float | bool | Decimal | UUID | datetime | type(None)
+        ) or type(value) in [*inspection_module.ENUMS, Role], path
 
 
 def test_state_is_json_native_or_registered_value_types() -> None:

@@ -9,7 +9,8 @@ Layout under the root (``<data dir>/media``)::
     pending/..., media/...      the objects, one file per key (keys map to paths one to one)
     .meta/<key>.json           sidecar: content type, size, sha256, stored_at, inode
     .incoming/<uuid>.part      an upload being received (renamed into place once verified)
-    .used/<expires>-<sig>      a ticket that was accepted (created with O_EXCL: single use)
+    .used/<expires>-<sig>.inflight  a ticket an upload is running on (O_EXCL: one at a time)
+    .used/<expires>-<sig>      a ticket that was spent (the claim renamed once the file is kept)
 
 A key is a ``/``-separated path of segments made of letters, digits, ``.``, ``_``, ``-``,
 none starting with a dot (so no ``..``, and no key reaches the dot-directories); a backslash,
@@ -31,29 +32,35 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 import attrs
 
 from regenzet.application.errors import StoreUnavailableError
 from regenzet.application.media import (
-    MAX_TICKET_SECONDS,
     PENDING_PREFIX,
+    MediaObjectChangedError,
     MediaObjectMissing,
     StoredObject,
     TicketRefusedError,
     UploadRefusedError,
     UploadTicket,
     UploadTooLargeError,
+    check_content_type,
     check_key,
+    check_upload,
+    content_disposition,
+    download_name,
+    served_as,
 )
 from regenzet.application.ports import Clock
 
@@ -83,11 +90,14 @@ UPLOAD_FIELDS = (
 )
 # A download link lives at most a week (S3's presigned GET limit).
 MAX_LINK_SECONDS = 7 * 24 * 3600
+# An upload begun before its ticket expired may finish this long after it, no later.
+FINISH_GRACE_SECONDS = 60
+# The upload route's wall-clock limit on receiving one body (REGENZET_MEDIA_UPLOAD_SECONDS).
+UPLOAD_SECONDS = 600
 CHUNK = 1024 * 1024
+# The signing scheme's version, signed with every ticket and link (so it can rotate).
+_SCHEME = "regenzet-media-v1"
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# A bare media type (no parameters): it goes into a signed field and a response header.
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _UNTYPED = {"", "application/octet-stream"}
 
 P = ParamSpec("P")
@@ -121,36 +131,18 @@ def media_key_path(root: Path, key: str) -> Path:
     return path
 
 
-def _check_type(content_type: str) -> str:
-    if not isinstance(content_type, str) or not _MEDIA_TYPE.fullmatch(content_type):
-        raise ValueError(f"not a bare lower-case media type: {content_type!r}")
-    return content_type
+def _etag(inode: int, sha256: str) -> str:
+    return f'"{inode}-{sha256}"'
+
+
+def _file_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(size):
+            yield chunk
 
 
 def _b64_digest(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
-
-
-def _disposition(filename: str, inline: bool) -> str:
-    """``Content-Disposition`` naming ``filename`` (RFC 6266): an ASCII fallback plus the UTF-8
-    name (RFC 8187), with quotes, backslashes, separators and control characters removed."""
-    cleaned = (
-        "".join(
-            ch for ch in filename if ch.isprintable() and ch not in '"\\/' and ch not in "\r\n"
-        ).strip()
-        or "download"
-    )
-    fallback = "".join(ch if 32 <= ord(ch) < 127 else "_" for ch in cleaned)
-    encoded = "".join(
-        ch if ch.isascii() and (ch.isalnum() or ch in "!#$&+-.^_`|~") else _pct(ch)
-        for ch in cleaned
-    )
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
-
-
-def _pct(ch: str) -> str:
-    return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
 
 
 @attrs.frozen
@@ -207,10 +199,16 @@ class LocalMediaStorage:
         *,
         upload_url: str = UPLOAD_PATH,
         download_url: str = DOWNLOAD_PATH,
+        upload_seconds: float = UPLOAD_SECONDS,
+        finish_grace_seconds: int = FINISH_GRACE_SECONDS,
     ) -> None:
         if len(secret) < 32:
             raise ValueError("the media secret must be at least 32 bytes")
+        if upload_seconds <= 0 or finish_grace_seconds < 0:
+            raise ValueError("the upload deadline is positive and the grace not negative")
         self.root = root
+        self.upload_seconds = upload_seconds
+        self.finish_grace_seconds = finish_grace_seconds
         self._secret = secret
         self.clock = clock
         self.upload_url = upload_url
@@ -229,13 +227,16 @@ class LocalMediaStorage:
         path = directory / "media-secret"
         if not path.exists():
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Written whole, then linked into place: a process starting at the same moment
+            # never reads a half-written key, and the first link wins.
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=".media-secret-")  # 0600
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-            else:
                 with os.fdopen(fd, "w") as out:
                     out.write(secrets.token_hex(32))
+                with contextlib.suppress(FileExistsError):
+                    os.link(temp, path)
+            finally:
+                os.unlink(temp)
         return path.read_text().strip().encode()
 
     # -- paths -----------------------------------------------------------------------------
@@ -248,7 +249,9 @@ class LocalMediaStorage:
         return self.root / ".meta" / f"{key}.json"
 
     def _sign(self, purpose: str, *parts: str) -> str:
-        message = "\n".join((purpose, *parts)).encode()
+        """HMAC of a canonical, versioned encoding (a JSON array): no field, whatever it
+        holds (a file name may hold a newline), can shift into its neighbour."""
+        message = json.dumps([_SCHEME, purpose, *parts], separators=(",", ":")).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     # -- the port --------------------------------------------------------------------------
@@ -256,16 +259,10 @@ class LocalMediaStorage:
     def issue_upload(
         self, key: str, *, content_type: str, size: int, sha256: str, expires_in: int
     ) -> UploadTicket:
+        check_upload(
+            key, content_type=content_type, size=size, sha256=sha256, expires_in=expires_in
+        )
         self._path(key)
-        if not key.startswith(PENDING_PREFIX):
-            raise ValueError(f"uploads go under {PENDING_PREFIX!r}, not {key!r}")
-        _check_type(content_type)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError("an upload is at least one byte")
-        if not _SHA256_HEX.fullmatch(sha256):
-            raise ValueError("sha256 is 64 lower-case hex digits")
-        if not 1 <= expires_in <= MAX_TICKET_SECONDS:
-            raise ValueError(f"a ticket lives 1 to {MAX_TICKET_SECONDS} seconds")
         expires = int(self.clock.now().timestamp()) + expires_in
         checksum = _b64_digest(sha256)
         fields = {
@@ -287,37 +284,63 @@ class LocalMediaStorage:
     def head(self, key: str) -> StoredObject:
         path = self._path(key)
         try:
-            stat = path.stat()
-        except FileNotFoundError:
+            with path.open("rb") as stream:
+                return self._described(key, stream)
+        except (FileNotFoundError, IsADirectoryError):
             raise MediaObjectMissing(key) from None
-        if not path.is_file():
+
+    def _described(self, key: str, stream: BinaryIO) -> StoredObject:
+        """What the open file is: from its sidecar when that describes this very inode,
+        otherwise hashed (no sidecar, or one left by an object this key held before). The
+        etag names the inode and its SHA-256, so a file uploaded over it never matches."""
+        stat = os.fstat(stream.fileno())
+        if not S_ISREG(stat.st_mode):
             raise MediaObjectMissing(key)
         meta = self._read_meta(key)
         if meta is not None and meta.inode == stat.st_ino and meta.size == stat.st_size:
-            return StoredObject(key, meta.size, meta.content_type, meta.sha256)
-        # No sidecar (or one left by an object this key held before): hash the file itself.
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as stream:
-                while chunk := stream.read(CHUNK):
-                    digest.update(chunk)
-        except FileNotFoundError:
-            raise MediaObjectMissing(key) from None
-        return StoredObject(key, stat.st_size, "application/octet-stream", digest.hexdigest())
+            content_type, sha256 = meta.content_type, meta.sha256
+        else:
+            digest = hashlib.sha256()
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+            stream.seek(0)
+            content_type, sha256 = "application/octet-stream", digest.hexdigest()
+        return StoredObject(key, stat.st_size, content_type, sha256, _etag(stat.st_ino, sha256))
 
-    @_disk_boundary
-    def read(self, key: str, *, limit: int | None = None) -> bytes:
+    def _opened(self, key: str, expected: StoredObject | None) -> BinaryIO:
+        """The object's file, open, and checked against ``expected`` by its inode."""
         path = self._path(key)
         try:
-            with path.open("rb") as stream:
-                return stream.read() if limit is None else stream.read(limit)
+            stream = path.open("rb")
         except (FileNotFoundError, IsADirectoryError):
             raise MediaObjectMissing(key) from None
+        try:
+            if expected is not None and self._described(key, stream).etag != expected.etag:
+                raise MediaObjectChangedError(f"{key} changed since it was checked")
+        except BaseException:
+            stream.close()
+            raise
+        return stream
+
+    @_disk_boundary
+    def read(
+        self, key: str, *, limit: int | None = None, expected: StoredObject | None = None
+    ) -> bytes:
+        with self._opened(key, expected) as stream:
+            return stream.read() if limit is None else stream.read(limit)
+
+    @_disk_boundary
+    def chunks(
+        self, key: str, *, size: int = CHUNK, expected: StoredObject | None = None
+    ) -> Iterator[bytes]:
+        if size < 1:
+            raise ValueError("a chunk is at least one byte")
+        return _file_chunks(self._opened(key, expected), size)
 
     @_disk_boundary
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         path = self._path(key)
-        _check_type(content_type)
+        check_content_type(content_type)
         temp = self._incoming()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -339,16 +362,23 @@ class LocalMediaStorage:
             raise
 
     @_disk_boundary
-    def move(self, source: str, target: str) -> None:
+    def move(self, source: str, target: str, *, expected: StoredObject | None = None) -> None:
         source_path, target_path = self._path(source), self._path(target)
         if source == target:
             if not source_path.is_file():
                 raise MediaObjectMissing(source)
+            self._check(source, expected)
             return
         if not source_path.is_file():
             if target_path.is_file():
-                return  # moved before (a retried confirm)
+                # Moved before (a retried confirm): the rename kept the inode and its sidecar.
+                self._check(target, expected)
+                return
             raise MediaObjectMissing(source)
+        # Exactly the version that was checked (the rename below keeps its inode). A file
+        # can only replace it in the instant between the two: one upload per ticket, and
+        # the flow issues one ticket per media id.
+        self._check(source, expected)
         # The sidecar first: if we stop between the two steps, the object is still at the
         # source (hashed on demand) and a retry moves it to where its sidecar already is.
         source_meta, target_meta = self._meta_path(source), self._meta_path(target)
@@ -361,6 +391,10 @@ class LocalMediaStorage:
         except FileNotFoundError:
             if not target_path.is_file():  # a concurrent move took it there: done
                 raise MediaObjectMissing(source) from None
+
+    def _check(self, key: str, expected: StoredObject | None) -> None:
+        if expected is not None and self.head(key).etag != expected.etag:
+            raise MediaObjectChangedError(f"{key} changed since it was checked")
 
     @_disk_boundary
     def delete(self, key: str) -> None:
@@ -379,7 +413,8 @@ class LocalMediaStorage:
         inline: bool = False,
     ) -> str:
         self._path(key)
-        _check_type(content_type)
+        content_type, inline = served_as(content_type, inline=inline)
+        filename = download_name(filename, content_type)
         if not 1 <= expires_in <= MAX_LINK_SECONDS:
             raise ValueError(f"a download link lives 1 to {MAX_LINK_SECONDS} seconds")
         expires = str(int(self.clock.now().timestamp()) + expires_in)
@@ -441,7 +476,7 @@ class LocalMediaStorage:
             given["expires"],
         )
         signature = self._sign("upload", key, content_type, size, checksum, expires)
-        if not hmac.compare_digest(signature, given["signature"]):
+        if not hmac.compare_digest(signature.encode(), given["signature"].encode()):
             raise TicketRefusedError("the ticket's signature does not match its fields")
         # Signed by us, so well formed; checked again all the same (a leaked key, a bug).
         try:
@@ -461,15 +496,32 @@ class LocalMediaStorage:
             sha256 = base64.b64decode(checksum, validate=True).hex()
         except (binascii.Error, ValueError):
             raise TicketRefusedError("the ticket's checksum is not base64") from None
-        return LocalUpload(
-            self,
-            key=key,
-            path=path,
-            content_type=content_type,
-            size=int(size),
-            sha256=sha256,
-            marker=marker,
-        )
+        # One upload at a time per ticket: the claim is released on any refusal (the ticket
+        # stays usable) and becomes the spent marker once the file is kept.
+        claim = marker.with_name(f"{marker.name}.inflight")
+        try:
+            os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise TicketRefusedError("an upload with this ticket is already under way") from None
+        except OSError as exc:
+            raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
+        try:
+            if marker.exists():  # spent between the first look and the claim
+                raise TicketRefusedError("the upload ticket was already used")
+            return LocalUpload(
+                self,
+                key=key,
+                path=path,
+                content_type=content_type,
+                size=int(size),
+                sha256=sha256,
+                marker=marker,
+                claim=claim,
+                finish_by=int(expires) + self.finish_grace_seconds,
+            )
+        except BaseException:
+            claim.unlink(missing_ok=True)
+            raise
 
     def resolve_download(self, params: Mapping[str, str]) -> LocalDownload:
         """What a download link serves, once its signature and expiry are checked
@@ -481,7 +533,7 @@ class LocalMediaStorage:
         except KeyError as exc:
             raise TicketRefusedError(f"the download link lacks {exc.args[0]!r}") from None
         expected = self._sign("download", key, content_type, filename, disposition, expires)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise TicketRefusedError("the download link's signature does not match")
         if disposition not in {"inline", "attachment"} or not expires.isdigit():
             raise TicketRefusedError("the download link is malformed")
@@ -490,7 +542,7 @@ class LocalMediaStorage:
             raise TicketRefusedError("the download link has expired")
         try:
             path = self._path(key)
-            _check_type(content_type)
+            check_content_type(content_type)
         except ValueError as exc:
             raise TicketRefusedError(f"the download link is refused: {exc}") from None
         try:
@@ -503,7 +555,7 @@ class LocalMediaStorage:
             path=path,
             size=stat.st_size,
             content_type=content_type,
-            content_disposition=_disposition(filename, disposition == "inline"),
+            content_disposition=content_disposition(filename, inline=disposition == "inline"),
             max_age=remaining,
         )
 
@@ -534,14 +586,20 @@ class LocalMediaStorage:
         target = self._meta_path(key)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = self._incoming()
-        temp.write_bytes(meta.to_json())
-        os.replace(temp, target)
+        try:
+            temp.write_bytes(meta.to_json())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def _tidy(self, moment: datetime) -> None:
         now = self.clock.now().timestamp()
         for marker in (self.root / ".used").iterdir():
+            # Spent markers and claims alike: once the ticket can no longer be begun or
+            # finished, nothing needs them.
             expires, _, _ = marker.name.partition("-")
-            if expires.isdigit() and int(expires) < now:
+            if expires.isdigit() and int(expires) + self.finish_grace_seconds < now:
                 marker.unlink(missing_ok=True)
         for part in (self.root / ".incoming").iterdir():
             with contextlib.suppress(FileNotFoundError):
@@ -572,6 +630,8 @@ class LocalUpload:
         size: int,
         sha256: str,
         marker: Path,
+        claim: Path,
+        finish_by: int,
     ) -> None:
         self.storage = storage
         self.key = key
@@ -580,6 +640,8 @@ class LocalUpload:
         self.size = size
         self.sha256 = sha256
         self.marker = marker
+        self.claim = claim
+        self.finish_by = finish_by
         self.received = 0
         self._digest = hashlib.sha256()
         self.temp = storage._incoming()
@@ -589,6 +651,12 @@ class LocalUpload:
             raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
         self._out: Any = os.fdopen(fd, "wb")
         self._done = False
+        self._kept = False
+
+    def seconds_left(self) -> float:
+        """How long the upload may still take before ``finish`` refuses it (the ticket's
+        expiry plus the grace, by the storage's clock)."""
+        return max(0.0, self.finish_by - self.storage.clock.now().timestamp())
 
     def __enter__(self) -> LocalUpload:
         return self
@@ -619,9 +687,14 @@ class LocalUpload:
             raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
 
     def finish(self, part_content_type: str | None = None) -> StoredObject:
-        """Checks the size, the file part's own type (when it names one) and the SHA-256
-        against the ticket, marks the ticket used and only then puts the file in place."""
+        """Checks the time, the size, the file part's own type (when it names one) and the
+        SHA-256 against the ticket, puts the file and its sidecar in place, and only then
+        marks the ticket spent. Any refusal or failure keeps nothing and leaves the ticket
+        usable (``abort``)."""
+        sidecar_written = False
         try:
+            if self.storage.clock.now().timestamp() > self.finish_by:
+                raise TicketRefusedError("the upload ticket expired before the file arrived")
             if self.received != self.size:
                 raise UploadRefusedError(
                     f"the file has {self.received} bytes, the ticket is for {self.size}"
@@ -636,29 +709,36 @@ class LocalUpload:
             self._out.flush()
             os.fsync(self._out.fileno())
             self._out.close()
-            try:
-                fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                raise TicketRefusedError("the upload ticket was already used") from None
-            os.close(fd)
             stored_at = self.storage.clock.now()
             meta = _Meta(
                 self.content_type, self.size, self.sha256, stored_at, self.temp.stat().st_ino
             )
+            sidecar_written = True
             self.storage._write_meta(self.key, meta)
             self.storage._place(self.temp, self.path)
-        except OSError as exc:
+        except BaseException as exc:
+            if sidecar_written:
+                self.storage._meta_path(self.key).unlink(missing_ok=True)
             self.abort()
-            raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
-        except BaseException:
-            self.abort()
+            if isinstance(exc, OSError):
+                raise StoreUnavailableError(f"media storage failed: {exc.strerror}") from exc
             raise
-        self._done = True
-        return StoredObject(self.key, self.size, self.content_type, self.sha256)
+        self._done = self._kept = True
+        # The file is kept: the claim becomes the spent marker. Should the rename fail, the
+        # claim itself still refuses the ticket until it expires.
+        with contextlib.suppress(OSError):
+            os.replace(self.claim, self.marker)
+        return StoredObject(
+            self.key, self.size, self.content_type, self.sha256, _etag(meta.inode, self.sha256)
+        )
 
     def abort(self) -> None:
-        """Removes the part received so far (idempotent)."""
+        """Removes the part received so far and releases the ticket's claim (idempotent;
+        nothing once the file was kept)."""
+        if self._kept:
+            return
         self._done = True
         with contextlib.suppress(OSError):
             self._out.close()
         self.temp.unlink(missing_ok=True)
+        self.claim.unlink(missing_ok=True)

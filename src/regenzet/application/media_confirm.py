@@ -7,7 +7,8 @@ local route does). Confirming trusts none of it and checks again, in this order,
 
 1. ``head``: the object exists (else :class:`UploadMissingError`, 409, the ticket still
    usable) and has the declared size, within the type's limit from the settings;
-2. ``read`` it and compute its SHA-256: it must equal the declared digest;
+2. ``read`` it (a video in chunks, never whole in memory) and compute its SHA-256: it must
+   equal the declared digest;
 3. sniff its real type from the bytes with libmagic (``python-magic``): it must be the declared
    type (HEIC and HEIF are one family), so an executable named ``.jpg`` never gets further;
 4. images: decode with Pillow (HEIC through ``pillow-heif``) with decompression-bomb warnings
@@ -35,7 +36,7 @@ from uuid import UUID
 import attrs
 
 from regenzet.application.errors import ApplicationError
-from regenzet.application.media import MediaObjectMissing, MediaStorage
+from regenzet.application.media import MediaObjectMissing, MediaStorage, StoredObject
 from regenzet.domain.media import PHOTO_CONTENT_TYPES, VIDEO_CONTENT_TYPES, MediaUpload
 
 # Pillow refuses (with our warnings filter) any image above this many pixels: a 12-megapixel
@@ -144,23 +145,30 @@ def confirm_upload(
     storage: MediaStorage, upload: MediaUpload, target: str, limits: MediaLimits
 ) -> ConfirmedMedia:
     """Checks the pending object of ``upload`` and moves it to ``target`` (its original's
-    key) with its preview and thumbnail beside it; see the module docstring."""
+    key) with its preview and thumbnail beside it; see the module docstring.
+
+    Every read and the move name the version ``head`` saw (``expected``): an object uploaded
+    over it meanwhile (an S3 ticket may be POSTed again while it lives) is never the one
+    moved after another was checked (``MediaObjectChangedError``, 409, nothing recorded).
+    """
     try:
         stored = storage.head(upload.key)
     except MediaObjectMissing:
         raise UploadMissingError(upload.media_id) from None
     try:
-        pictures = _check(storage, upload, stored.size, stored.sha256, limits)
+        pictures = _check(storage, upload, stored, limits)
     except MediaRefusedError:
         storage.delete(upload.key)
         raise
+    except MediaObjectMissing:  # deleted between head and read (the sweep)
+        raise UploadMissingError(upload.media_id) from None
     if pictures is None:
         width = height = None
     else:
         storage.put(preview_key(target), pictures.preview, content_type="image/webp")
         storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
         width, height = pictures.width, pictures.height
-    storage.move(upload.key, target)
+    storage.move(upload.key, target, expected=stored)
     return ConfirmedMedia(key=target, width=width, height=height, duration_s=None)
 
 
@@ -173,38 +181,43 @@ class DerivedPictures:
 
 
 def _check(
-    storage: MediaStorage,
-    upload: MediaUpload,
-    stored_size: int,
-    stored_sha256: str | None,
-    limits: MediaLimits,
+    storage: MediaStorage, upload: MediaUpload, stored: StoredObject, limits: MediaLimits
 ) -> DerivedPictures | None:
     declared = upload.content_type
     limit = limits.max_bytes_for(declared)
     if limit is None:
         raise MediaRefusedError("type-not-allowed", f"{declared} uploads are not accepted")
-    if stored_size != upload.size_bytes:
-        raise MediaRefusedError("size-mismatch", _size_detail(stored_size, upload.size_bytes))
-    if stored_size > limit:
+    if stored.size != upload.size_bytes:
+        raise MediaRefusedError("size-mismatch", _size_detail(stored.size, upload.size_bytes))
+    if stored.size > limit:
         raise MediaRefusedError(
-            "too-large", f"the file is {stored_size} bytes; {declared} is limited to {limit}"
+            "too-large", f"the file is {stored.size} bytes; {declared} is limited to {limit}"
         )
-    if stored_sha256 is not None and stored_sha256 != upload.sha256:
+    if stored.sha256 is not None and stored.sha256 != upload.sha256:
         raise MediaRefusedError("checksum-mismatch", _CHECKSUM_DETAIL)
-    try:
-        data = storage.read(upload.key)
-    except MediaObjectMissing:  # deleted between head and read (the sweep)
-        raise UploadMissingError(upload.media_id) from None
-    if len(data) != upload.size_bytes:
-        raise MediaRefusedError("size-mismatch", _size_detail(len(data), upload.size_bytes))
-    if hashlib.sha256(data).hexdigest() != upload.sha256:
+    is_video = declared in limits.video_types
+    if is_video:
+        # Up to 200 MiB: hashed in chunks, never held in memory; libmagic needs the start.
+        digest = hashlib.sha256()
+        count = 0
+        for chunk in storage.chunks(upload.key, expected=stored):
+            digest.update(chunk)
+            count += len(chunk)
+        head = storage.read(upload.key, limit=SNIFF_BYTES, expected=stored)
+        data = b""
+    else:
+        data = storage.read(upload.key, expected=stored)
+        digest, count, head = hashlib.sha256(data), len(data), data
+    if count != upload.size_bytes:
+        raise MediaRefusedError("size-mismatch", _size_detail(count, upload.size_bytes))
+    if digest.hexdigest() != upload.sha256:
         raise MediaRefusedError("checksum-mismatch", _CHECKSUM_DETAIL)
-    sniffed = sniff(data)
+    sniffed = sniff(head)
     if not same_family(declared, sniffed):
         raise MediaRefusedError(
             "wrong-type", f"the file's content is {sniffed}, not the declared {declared}"
         )
-    if declared in limits.video_types:
+    if is_video:
         return None
     return derive_pictures(data, declared)
 

@@ -83,6 +83,7 @@ def kind_of(event: DomainEventProtocol[Any]) -> type[Any] | None:
     found = aggregate_of(event)
     return None if found is None else found.cls
 
+
 PAGE = 500
 
 

@@ -41,6 +41,7 @@ from regenzet.adapters.identity import JwtTokenVerifier, LocalKeyPair, LocalToke
 from regenzet.adapters.links import SignedLinks
 from regenzet.adapters.mailers import EmlFileMailer, SmtpMailer, SnsNotificationMailer
 from regenzet.adapters.media_local import LocalMediaStorage
+from regenzet.adapters.media_s3 import S3MediaStorage
 from regenzet.adapters.persistence import memory_env, redact
 from regenzet.adapters.publishers import JsonLinesPublisher, SnsPublisher
 from regenzet.adapters.vin import VininfoVinDecoder
@@ -310,6 +311,33 @@ def _aws_client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
+def _s3_client() -> Any:
+    """S3 for presigning: SigV4 and virtual-hosted addressing, so the URLs name the regional
+    endpoint (``https://BUCKET.s3.REGION.amazonaws.com/``); boto3's default names the global
+    one for a presigned POST, which S3 answers with a 307 the browser's CORS POST does not
+    follow. The region, credentials and any ``AWS_ENDPOINT_URL`` come from the environment;
+    an endpoint that is not AWS's (moto's server, MinIO) has no bucket subdomains, so it is
+    addressed by path."""
+    from urllib.parse import urlsplit
+
+    import boto3
+    from botocore.config import Config
+
+    def client(addressing: str) -> Any:
+        return boto3.client(
+            "s3",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing},
+                retries={"mode": "standard", "max_attempts": 5},
+            ),
+        )
+
+    s3 = client("virtual")
+    host = urlsplit(str(s3.meta.endpoint_url)).hostname or ""
+    return s3 if host.endswith(".amazonaws.com") else client("path")
+
+
 def publisher(settings: Settings) -> Publisher:
     """SNS when ``REGENZET_SNS_TOPIC_ARN`` is set, else ``$REGENZET_DATA_DIR/events.jsonl``."""
     if settings.sns_topic_arn is not None:
@@ -337,9 +365,21 @@ def media_storage(settings: Settings) -> MediaStorage:
     """The one choice of media backend: S3 with ``REGENZET_MEDIA_BACKEND=s3``, otherwise files
     under ``<data dir>/media`` with tickets signed by a key in ``<data dir>/keys``. Tickets
     and links expire by the real time, even under the demo's business clock."""
-    if settings.media.backend == "s3":
-        raise SettingsError("REGENZET_MEDIA_BACKEND=s3 is not available yet (issue 13, step 3)")
-    return LocalMediaStorage.in_data_dir(settings.data_dir, SystemClock())
+    from regenzet.entrypoints.http.media_files import DOWNLOAD_PATH, UPLOAD_PATH
+
+    media = settings.media
+    if media.backend == "s3":
+        if media.bucket is None or media.kms_key_id is None:  # refused by the settings too
+            raise SettingsError("REGENZET_MEDIA_BUCKET and REGENZET_MEDIA_KMS_KEY_ID are needed")
+        return S3MediaStorage(_s3_client(), media.bucket, media.kms_key_id)
+    return LocalMediaStorage(
+        settings.data_dir / "media",
+        LocalMediaStorage.secret_in(settings.data_dir / "keys"),
+        SystemClock(),
+        upload_url=UPLOAD_PATH,
+        download_url=DOWNLOAD_PATH,
+        upload_seconds=media.upload_seconds,
+    )
 
 
 def media_limits(settings: Settings) -> MediaLimits:
@@ -555,8 +595,10 @@ def http_services(
     read_models: ReadModelStore | None = None,
     audit: Verifier | None = None,
     chat_model: ChatModel | None = None,
+    media: MediaStorage | None = None,
 ) -> HttpServices:
-    """Everything the HTTP handlers need, for one workshop and store."""
+    """Everything the HTTP handlers need, for one workshop and store (and the settings' media
+    storage unless ``media`` is given; its signed routes when it is the local disk)."""
     from regenzet.application.quote_approval import QuoteApprovals
     from regenzet.entrypoints.http.routing import HttpServices
     from regenzet.entrypoints.http.security import Gatekeeper, RateLimiter, parse_networks
@@ -568,6 +610,7 @@ def http_services(
         else (None, None)
     )
     retention = timedelta(hours=settings.idempotency_retention_hours)
+    media = media if media is not None else media_storage(settings)
     return HttpServices(
         assistant=assistant,
         chat_turns=turns,
@@ -587,6 +630,8 @@ def http_services(
         ),
         # Links expire by the workshop's clock, the one the quote emails are dated by.
         quote_approvals=QuoteApprovals(workshop, signed_links(settings, workshop.clock)),
+        media=media,
+        media_files=media if isinstance(media, LocalMediaStorage) else None,
     )
 
 
@@ -758,6 +803,7 @@ class Bootstrap:
             read_models=read_models,
             audit=audit,
             chat_model=self.overrides.chat_model,
+            media=self.media_storage,
         )
         for closable in (audit.store, audit.reader, services.idempotency):
             closers.append(closable.close)

@@ -537,6 +537,35 @@ def openapi(output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+@cli.group(cls=HelpGroup, help="Inspection photos and videos in media storage.")
+def media() -> None:
+    pass
+
+
+@media.command(
+    "sweep",
+    help="Delete uploads never confirmed (under pending/) older than N hours "
+    "(default REGENZET_MEDIA_PENDING_HOURS, 24). In S3 a lifecycle rule does the same.",
+)
+@click.option(
+    "--older-than-hours",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Age in hours (default: REGENZET_MEDIA_PENDING_HOURS).",
+)
+def media_sweep(older_than_hours: int | None) -> None:
+    from datetime import UTC, datetime
+
+    from regenzet.application.media import sweep_pending
+
+    boot = _boot()
+    hours = older_than_hours or boot.settings.media.pending_hours
+    swept = sweep_pending(boot.media_storage, datetime.now(UTC), timedelta(hours=hours))
+    for key in swept:
+        click.echo(f"  {key}")
+    click.echo(f"media sweep: deleted {len(swept)} unconfirmed upload(s) older than {hours} h")
+
+
 def _register_optional_commands() -> None:
     from regenzet.entrypoints.audit_cli import audit, db
     from regenzet.entrypoints.relay_cli import relay

@@ -220,6 +220,8 @@ class MediaSettings:
     ticket_seconds: int = MAX_TICKET_SECONDS
     url_seconds: int = 300
     pending_hours: int = 24
+    # The local upload route's limit on receiving one body, in seconds.
+    upload_seconds: int = 600
     photo_types: tuple[str, ...] = PHOTO_TYPES
     video_types: tuple[str, ...] = VIDEO_TYPES
 
@@ -264,6 +266,7 @@ class MediaSettings:
             ticket_seconds=ticket_seconds,
             url_seconds=url_seconds,
             pending_hours=_int(env, "REGENZET_MEDIA_PENDING_HOURS", 24, minimum=1),
+            upload_seconds=_int(env, "REGENZET_MEDIA_UPLOAD_SECONDS", 600, minimum=1),
         )
 
 

@@ -598,6 +598,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/media-files/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file with a signed local link
+         * @description Serves an object under a link minted by the API (the local stand-in for a presigned GET): the signed content type and `Content-Disposition`, `nosniff`, `CSP: sandbox`, and byte ranges. 403: a forged, changed or expired link; 404: the object is gone.
+         */
+        get: operations["downloadMediaFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media-files/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file with a local upload ticket
+         * @description The local backend's stand-in for S3's presigned POST. No bearer token: the ticket's signature is the credential. The body is read as it arrives; the ticket is checked before the file, and the file against the ticket before it is kept. 403: a forged, tampered, expired or used ticket, one already being uploaded with, a key outside `pending/`, or a field after the file; 408: the body did not arrive within the ticket's lifetime (plus a minute) or the route's limit; 413: more bytes than the ticket's size; 422: a different size, type or SHA-256. Nothing is kept on any refusal, and a refused upload leaves the ticket usable.
+         */
+        post: operations["uploadMediaFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/quote-approval": {
         parameters: {
             query?: never;
@@ -5252,6 +5292,202 @@ export interface operations {
                 };
             };
             /** @description The database is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    downloadMediaFile: {
+        parameters: {
+            query: {
+                /** @description Object key */
+                key: string;
+                /** @description Content type */
+                ct: string;
+                /** @description File name to save as */
+                fn: string;
+                /** @description Disposition */
+                disp: "inline" | "attachment";
+                /** @description Expiry (Unix s) */
+                exp: string;
+                /** @description HMAC-SHA256 */
+                sig: string;
+            };
+            header?: {
+                Range?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The object's bytes (in the link's content type). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The requested byte range. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description A part of the link is missing or malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link is forged, changed or expired. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The object is no longer stored. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range asks for bytes the object does not have. */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Media storage is unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadMediaFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upload ticket's `fields`, in order, then the file as `file` (last), as an HTML form POST sends them. */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    "Content-Type": string;
+                    expires: string;
+                    /**
+                     * Format: binary
+                     * @description The file, last; exactly the ticket's size, type and SHA-256.
+                     */
+                    file: string;
+                    key: string;
+                    signature: string;
+                    "x-amz-checksum-sha256": string;
+                    "x-regenzet-size": string;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a multipart/form-data body of the ticket's fields and a file. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The ticket is forged, tampered with, expired, used or out of bounds. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file is larger than the ticket's size. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file's size, type or SHA-256 is not the ticket's. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Media storage is unavailable; see Retry-After. */
             503: {
                 headers: {
                     [name: string]: unknown;

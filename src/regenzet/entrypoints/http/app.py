@@ -36,6 +36,7 @@ from regenzet.entrypoints.http.chat import ChatController, document_event_stream
 from regenzet.entrypoints.http.customers import CustomerController
 from regenzet.entrypoints.http.inspections import InspectionController
 from regenzet.entrypoints.http.lists import ListController
+from regenzet.entrypoints.http.media_files import media_files_router
 from regenzet.entrypoints.http.policy import POLICY, describe_access
 from regenzet.entrypoints.http.problems import (
     MAX_REQUEST_BODY,
@@ -115,6 +116,14 @@ def create_app(
         security=[{"approvalToken": []}],
     )
 
+    # The local media backend's upload and download: the ticket's or link's HMAC signature
+    # is the credential (as S3's policy is), not a bearer token.
+    signed = (
+        [media_files_router(services.media_files, gatekeeper)]
+        if services.media_files is not None
+        else []
+    )
+
     def provide_services() -> HttpServices:
         return services
 
@@ -123,6 +132,7 @@ def create_app(
         route_handlers=[
             api,
             links,
+            *signed,
             health,
             ready,
             create_static_files_router(

@@ -121,6 +121,12 @@ LINK_OPERATIONS: frozenset[str] = frozenset(
 )
 
 
+# Operations authorised by an HMAC signature the API minted instead of a role (a router of
+# their own, no bearer token): the local media backend's upload ticket and download link, the
+# stand-ins for S3's presigned POST and GET (ADR 0041). Mounted only with local media.
+SIGNED_OPERATIONS: frozenset[str] = frozenset({"uploadMediaFile", "downloadMediaFile"})
+
+
 def allowed(operation_id: str, role: Role) -> bool:
     return role in POLICY.get(operation_id, frozenset())
 

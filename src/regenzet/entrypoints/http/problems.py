@@ -35,6 +35,12 @@ from regenzet.application.identity import (
     AuthenticationError,
     IdentityUnavailableError,
 )
+from regenzet.application.media import (
+    MediaObjectChangedError,
+    TicketRefusedError,
+    UploadRefusedError,
+    UploadTooLargeError,
+)
 from regenzet.application.media_confirm import MediaRefusedError, UploadMissingError
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
@@ -109,6 +115,7 @@ TITLES = {
     412: "Precondition failed",
     413: "Request too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Unprocessable content",
     428: "Precondition required",
     429: "Too many requests",
@@ -285,6 +292,14 @@ def to_problem(
         problem = _simple(409, "upload-missing", str(exc))
         problem.rule = "upload_missing"
         return problem, headers
+    if isinstance(exc, TicketRefusedError):
+        return _simple(403, "ticket-refused", str(exc)), headers
+    if isinstance(exc, UploadTooLargeError):
+        return _simple(413, "upload-too-large", str(exc)), headers
+    if isinstance(exc, UploadRefusedError):
+        return _simple(422, "upload-refused", str(exc)), headers
+    if isinstance(exc, MediaObjectChangedError):
+        return _simple(409, "upload-changed", str(exc)), headers
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry

@@ -18,12 +18,14 @@ from regenzet.application.audit import Verifier
 from regenzet.application.chat import Assistant, ChatTurnLog
 from regenzet.application.idempotency import IdempotencyStore
 from regenzet.application.identity import Principal
+from regenzet.application.media import MediaStorage
 from regenzet.application.media_use_cases import IssuedUpload
 from regenzet.application.ports import Clock
 from regenzet.application.projections import ReadModelStore
 from regenzet.application.quote_approval import QuoteApprovals
 from regenzet.application.workshop import Receipt, Workshop
 from regenzet.domain.media import Shape
+from regenzet.entrypoints.http.media_files import SignedMediaFiles
 from regenzet.entrypoints.http.problems import etag
 from regenzet.entrypoints.http.schemas import (
     AnnotateMedia,
@@ -57,6 +59,10 @@ class HttpServices:
     assistant: Assistant | None = None
     chat_turns: ChatTurnLog | None = None
     chat_limiter: RateLimiter | None = None
+    # Where media live; and, when that is the local disk, what the signed upload and download
+    # routes call (mounted only then: S3 serves its own).
+    media: MediaStorage | None = None
+    media_files: SignedMediaFiles | None = None
 
 
 _DESCRIPTIONS = {
