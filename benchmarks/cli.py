@@ -9,6 +9,7 @@ from benchmarks import (
     chat,
     fleet,
     http_api,
+    media_confirm,
     media_upload,
     projections,
     replay,
@@ -24,7 +25,18 @@ def bench() -> None:
     pass
 
 
-for _module in (append, replay, verify, http_api, projections, search, chat, fleet, media_upload):
+for _module in (
+    append,
+    replay,
+    verify,
+    http_api,
+    projections,
+    search,
+    chat,
+    fleet,
+    media_upload,
+    media_confirm,
+):
     bench.add_command(_module.command)
 
 
