@@ -86,7 +86,12 @@ export const readYourWrites: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: "" });
+// The page's own origin (same-origin requests either way); the fetch is looked up per call, so
+// tests can replace the browser's fetch without re-creating the client.
+export const api = createClient<paths>({
+  baseUrl: typeof window === "undefined" ? "" : window.location.origin,
+  fetch: (request: Request) => globalThis.fetch(request),
+});
 api.use(auth);
 api.use(readYourWrites);
 

@@ -6,6 +6,7 @@ import type { PortalDoc } from "../api/readModels";
 import { useIdentity } from "../auth/useSession";
 import { dateTime, money, statusLabel } from "../ui/format";
 import { QueryState } from "../ui/states";
+import { OwnerMedia } from "../media/Media";
 
 const SEVERITY_ORDER = { red: 0, amber: 1, green: 2 } as Record<string, number>;
 
@@ -69,7 +70,7 @@ export default function PortalHome() {
             </Title>
             {Object.values(doc.inspections).length === 0 && <Text c="dimmed">None shared yet.</Text>}
             {Object.values(doc.inspections).map((i) => (
-              <Card key={i.inspection_id} withBorder>
+              <Card key={i.inspection_id} withBorder data-testid="portal-inspection">
                 <Group gap="xs" mb="xs">
                   {["red", "amber", "green"].map((s) => (
                     <Badge key={s} color={s === "amber" ? "yellow" : s}>
@@ -87,6 +88,13 @@ export default function PortalHome() {
                       {j.reason}
                     </Text>
                   ))}
+                <OwnerMedia
+                  owner={{ kind: "inspections", id: i.inspection_id }}
+                  title="Photos and videos"
+                  canUpload={false}
+                  videos
+                  uploadLabel=""
+                />
               </Card>
             ))}
           </Stack>

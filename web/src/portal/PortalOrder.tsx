@@ -7,6 +7,7 @@ import { Act } from "../ui/Act";
 import { money } from "../ui/format";
 import { QueryState } from "../ui/states";
 import { StatusTimeline } from "./StatusTimeline";
+import { OwnerMedia } from "../media/Media";
 
 /** The owner's view of one order: where it is, the quote (approve or decline each job), the
  * invoice and balance. Another owner's order is a 404 from the API, shown as "not found". */
@@ -23,6 +24,7 @@ export default function PortalOrder() {
             <Card withBorder>
               <StatusTimeline status={o.status} />
             </Card>
+            <OwnerMedia owner={{ kind: "repair-orders", id: o.id }} title="Check-in photos" canUpload={false} videos={false} uploadLabel="" />
             <Card withBorder>
               <Title order={3} size="h5" mb="xs">
                 Jobs

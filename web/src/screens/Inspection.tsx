@@ -25,6 +25,8 @@ import { Act } from "../ui/Act";
 import { ProblemAlert, QueryState } from "../ui/states";
 import { useAction } from "../ui/useAction";
 import { isolationPasses, ohmPerVolt } from "./isolation";
+import { MediaStrip, MediaUploader, hiddenMediaError, useMedia } from "../media/Media";
+import type { MediaOwner, MediaView } from "../media/types";
 
 type Inspection = Schemas["InspectionView"];
 type Rating = Schemas["Rating"];
@@ -66,6 +68,12 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
   const items = template.data?.sections.flatMap((s) => s.items) ?? [];
   const missing = missingRequired(items, ratings);
   const unavailable = template.error instanceof ApiProblem && [404, 405].includes(template.error.status);
+  const owner: MediaOwner = { kind: "inspections", id: inspection.id };
+  const media = useMedia(owner);
+  const allMedia = media.data ?? [];
+  // Technicians add photos while the inspection runs, and mark them up at any time.
+  const canUpload = editable;
+  const annotateFor = role === "technician" ? inspection.id : null;
   return (
     <Stack maw={1000}>
       <Group justify="space-between">
@@ -78,6 +86,21 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
         </Alert>
       )}
       {template.error && !unavailable ? <ProblemAlert error={template.error} /> : null}
+      <Card withBorder data-testid="inspection-media">
+        <Title order={3} size="h5" mb="xs">
+          Photos and videos{allMedia.length ? ` (${allMedia.length})` : ""}
+        </Title>
+        <Stack gap="xs">
+          {media.error && !hiddenMediaError(media.error) ? <ProblemAlert error={media.error} /> : null}
+          {allMedia.length === 0 && !canUpload && (
+            <Text size="sm" c="dimmed">
+              No photos or videos attached.
+            </Text>
+          )}
+          <MediaStrip items={allMedia} annotateFor={annotateFor} label="All photos and videos of this inspection" />
+          {canUpload && <MediaUploader owner={owner} videos label="Add photo/video to the inspection" />}
+        </Stack>
+      </Card>
       {template.data?.sections.map((section) => (
         <Card key={section.code} withBorder>
           <Title order={3} size="h5" mb="xs">
@@ -92,6 +115,8 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
                 current={ratings[item.code]}
                 editable={editable}
                 nominalVoltage={vehicle.data?.nominal_voltage_v ?? null}
+                media={allMedia.filter((m) => m.item_code === item.code)}
+                annotateFor={annotateFor}
               />
             ))}
           </Stack>
@@ -117,6 +142,23 @@ function Runner({ inspection, template }: { inspection: Inspection; template: Re
             </Text>
           ))}
         </Card>
+      )}
+      {inspection.shared ? (
+        <Text size="sm" data-testid="inspection-shared">
+          Shared with the vehicle's owner (they see the findings, photos and markup in their portal).
+        </Text>
+      ) : (
+        inspection.status === "completed" &&
+        (role === "advisor" || role === "technician" || role === "manager") && (
+          <Group>
+            <Act
+              run={() => unwrap(api.POST("/api/v1/inspections/{inspection_id}/share", { params: { path: { inspection_id: inspection.id }, header: key() } }))}
+              success="Shared with the owner"
+            >
+              Share with the owner
+            </Act>
+          </Group>
+        )
       )}
       {editable && (
         <Stack gap={4}>
@@ -149,12 +191,16 @@ function ItemRow({
   current,
   editable,
   nominalVoltage,
+  media,
+  annotateFor,
 }: {
   inspection: Inspection;
   item: TemplateItem;
   current: { rating: Rating; note: string | null } | undefined;
   editable: boolean;
   nominalVoltage: string | null;
+  media: MediaView[];
+  annotateFor: string | null;
 }) {
   const [note, setNote] = useState(current?.note ?? "");
   const rate = useAction((rating: Rating) =>
@@ -183,6 +229,10 @@ function ItemRow({
       </Group>
       {editable && <TextInput size="xs" placeholder="Note (needed for red HV items)" aria-label={`Note for ${item.title}`} value={note} onChange={(e) => setNote(e.currentTarget.value)} />}
       {rate.error ? <ProblemAlert error={rate.error} /> : null}
+      <MediaStrip items={media} annotateFor={annotateFor} label={`Photos and videos of ${item.title}`} />
+      {editable && (
+        <MediaUploader owner={{ kind: "inspections", id: inspection.id }} itemCode={item.code} videos compact label={`Add photo/video for ${item.title}`} />
+      )}
       {item.measurements?.map((m) => (
         <MeasurementInput key={m.kind} inspection={inspection} itemCode={item.code} kind={m.kind} unit={m.unit} min={m.min ?? null} max={m.max ?? null} editable={editable} nominalVoltage={nominalVoltage} />
       ))}

@@ -27,6 +27,7 @@ import { ProblemAlert, QueryState } from "../ui/states";
 import { useAction } from "../ui/useAction";
 import { HvWizard } from "./HvWizard";
 import { certificateValid, useStaffDirectory } from "./staff";
+import { OwnerMedia } from "../media/Media";
 
 type Order = Schemas["RepairOrderView"];
 type Job = Schemas["JobView"];
@@ -104,6 +105,15 @@ function OrderDetail({ order, role }: { order: Order; role: Role | undefined }) 
                 </Anchor>
               ))}
             </Stack>
+          </Card>
+          <Card withBorder>
+            <OwnerMedia
+              owner={{ kind: "repair-orders", id }}
+              title="Check-in photos"
+              canUpload={can(role, "advisor", "technician", "manager") && !order.released && !["closed", "cancelled"].includes(order.status)}
+              videos={false}
+              uploadLabel="Add check-in photo"
+            />
           </Card>
           <JobsCard order={order} role={role} />
           {staffSide && ["open", "inspecting", "quoting", "awaiting_approval"].includes(order.status) && (
