@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from regenzet.entrypoints.demo import demo_id
-from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY
+from regenzet.entrypoints.http.policy import LINK_OPERATIONS, POLICY, SIGNED_OPERATIONS
 
 from .test_cli import run
 
@@ -75,6 +75,8 @@ def test_serve_demo_serves_docs_and_accepts_only_genuine_tokens(
     assert operations == {
         *POLICY,
         *LINK_OPERATIONS,
+        # the local media backend's signed upload and download routes
+        *SIGNED_OPERATIONS,
         "health",
         "ready",
         "listDemoPeople",
