@@ -188,3 +188,27 @@ def test_the_runner_touches_its_heartbeat_and_logs_its_lag(
     records = [r for r in caplog.records if getattr(r, "json", {}).get("event") == "followers.lag"]
     assert records
     assert records[0].json["positions"] == {"only": 0}
+
+
+def test_caught_up_followers_report_no_lag_and_the_mail_dispatcher_is_not_counted(
+    tmp_path: Path,
+) -> None:
+    # The dispatcher sends due emails from the outbox; it reads no log, so a "position" of 0 for
+    # it made every report say the followers lagged by the whole log (and the deployed lag alarm
+    # would have fired once the log outgrew its threshold).
+    from regenzet.entrypoints.bootstrap import Bootstrap
+    from regenzet.entrypoints.settings import Settings
+
+    assert run(["demo"], {"REGENZET_DATA_DIR": str(tmp_path)}).returncode == 0
+    boot = Bootstrap(Settings(data_dir=tmp_path, database_url=None))
+    try:
+        runner = boot.runner()
+        while sum(follower.step() for follower in runner.followers) > 0:
+            pass
+        report = runner.lag()
+        assert report["head"] > 100
+        assert "mail_dispatcher" not in report["positions"]
+        assert set(report["positions"].values()) == {report["head"]}
+        assert report["lag"] == 0
+    finally:
+        boot.close()

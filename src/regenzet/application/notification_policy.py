@@ -275,8 +275,8 @@ class MailDispatcher:
     def check_schema(self) -> None:
         pass  # the outbox belongs to the policy's follower
 
-    def position(self) -> int:
-        return 0
+    # No ``position``: the dispatcher reads the outbox, not the log, so it has none to report
+    # (a 0 here made the runner's lag report, and the deployed lag alarm, count the whole log).
 
     def due(self) -> list[dict[str, Any]]:
         now = _utc(self.clock.now())
