@@ -98,9 +98,10 @@ class PendingKey:
         return self.now - self.retention
 
     def bind(self, aggregate_id: UUID, version: int, result: Any = None) -> None:
-        if self.primary is None:
-            self.primary = (aggregate_id, version)
-            self.result = result
+        # The latest save names the response: a save refused by a conflict and retried on a
+        # reloaded aggregate must not replay the failed attempt's version.
+        self.primary = (aggregate_id, version)
+        self.result = result
 
     def response_for(self, position: int | None) -> StoredResponse:
         if self.primary is None:

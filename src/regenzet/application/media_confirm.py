@@ -6,7 +6,10 @@ local route does). Confirming trusts none of it and checks again, in this order,
 ``MediaStorage`` port only (no HTTP, no aggregate):
 
 1. ``head``: the object exists (else :class:`UploadMissingError`, 409, the ticket still
-   usable) and has the declared size, within the type's limit from the settings;
+   usable) and has the declared size, within the type's limit from the settings. When it is
+   gone because a confirm already moved it (its attach then failed, or is being recorded by a
+   concurrent confirm), the original at the final key is checked the same way instead and the
+   confirm finishes from it (its previews made again);
 2. ``read`` it (a video in chunks, never whole in memory) and compute its SHA-256: it must
    equal the declared digest;
 3. sniff its real type from the bytes with libmagic (``python-magic``): it must be the declared
@@ -154,7 +157,7 @@ def confirm_upload(
     try:
         stored = storage.head(upload.key)
     except MediaObjectMissing:
-        raise UploadMissingError(upload.media_id) from None
+        return _resume(storage, upload, target, limits)
     try:
         pictures = _check(storage, upload, stored, limits)
     except MediaRefusedError:
@@ -172,6 +175,27 @@ def confirm_upload(
     return ConfirmedMedia(key=target, width=width, height=height, duration_s=None)
 
 
+def _resume(
+    storage: MediaStorage, upload: MediaUpload, target: str, limits: MediaLimits
+) -> ConfirmedMedia:
+    """Nothing is pending: either nothing was uploaded yet, or a confirm already moved the
+    original to ``target`` and its attach was never recorded (its commit failed, the process
+    died) or is being recorded right now (a concurrent confirm). An original there with the
+    declared size and SHA-256 is checked again like an upload (the sniff, the decode) and its
+    previews made again, so the confirm finishes from it. Anything else is "not uploaded";
+    nothing under ``media/`` is ever deleted here."""
+    try:
+        moved = storage.head(target)
+        pictures = _check(storage, upload, moved, limits, key=target)
+    except (MediaObjectMissing, MediaRefusedError):
+        raise UploadMissingError(upload.media_id) from None
+    if pictures is None:
+        return ConfirmedMedia(key=target, width=None, height=None, duration_s=None)
+    storage.put(preview_key(target), pictures.preview, content_type="image/webp")
+    storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
+    return ConfirmedMedia(key=target, width=pictures.width, height=pictures.height, duration_s=None)
+
+
 @attrs.frozen
 class DerivedPictures:
     preview: bytes
@@ -181,8 +205,15 @@ class DerivedPictures:
 
 
 def _check(
-    storage: MediaStorage, upload: MediaUpload, stored: StoredObject, limits: MediaLimits
+    storage: MediaStorage,
+    upload: MediaUpload,
+    stored: StoredObject,
+    limits: MediaLimits,
+    *,
+    key: str | None = None,
 ) -> DerivedPictures | None:
+    """The checks of the object ``stored`` under ``key`` (the pending upload by default)."""
+    key = upload.key if key is None else key
     declared = upload.content_type
     limit = limits.max_bytes_for(declared)
     if limit is None:
@@ -200,13 +231,13 @@ def _check(
         # Up to 200 MiB: hashed in chunks, never held in memory; libmagic needs the start.
         digest = hashlib.sha256()
         count = 0
-        for chunk in storage.chunks(upload.key, expected=stored):
+        for chunk in storage.chunks(key, expected=stored):
             digest.update(chunk)
             count += len(chunk)
-        head = storage.read(upload.key, limit=SNIFF_BYTES, expected=stored)
+        head = storage.read(key, limit=SNIFF_BYTES, expected=stored)
         data = b""
     else:
-        data = storage.read(upload.key, expected=stored)
+        data = storage.read(key, expected=stored)
         digest, count, head = hashlib.sha256(data), len(data), data
     if count != upload.size_bytes:
         raise MediaRefusedError("size-mismatch", _size_detail(count, upload.size_bytes))

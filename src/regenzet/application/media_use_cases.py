@@ -190,11 +190,11 @@ def _confirm(
     owner_kind: str,
     media_id: UUID,
 ) -> Receipt:
-    from regenzet.application.workshop import Receipt
-
     if record.media_item(media_id) is not None:
-        # Confirmed before: the same answer, nothing recorded (a retried confirm).
-        return Receipt(record.id, record.version, None)
+        # Confirmed before: the same answer, no event. Saved all the same (an unchanged
+        # aggregate), so a request's Idempotency-Key is kept with this answer, or its retry
+        # replays the stored one (ADR 0024, ADR 0042).
+        return workshop._commit(record)
     upload = record.media_uploads.get(str(media_id))
     if upload is None:
         raise NotFoundError("media", media_id)
@@ -210,7 +210,7 @@ def _confirm(
         except ConcurrencyConflictError:
             record = workshop._load(cls, record.id)
             if record.media_item(media_id) is not None:
-                return Receipt(record.id, record.version, None)
+                return workshop._commit(record)  # attached meanwhile: as above
     raise ConcurrencyConflictError
 
 
