@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+import attrs
 import pytest
 
 from regenzet.application import commands
@@ -25,6 +26,7 @@ from .test_media_flow import (
     garage,  # noqa: F401 - the module's garage, shared by these tests
     jpeg,
     media_ids,
+    pending_exists,
     position,
     problem,
     ticket_for,
@@ -179,3 +181,25 @@ def test_an_original_that_is_not_the_declared_one_is_never_attached(
     problem(confirm(api, ticket), 409, "upload-missing")
     assert position(api) == before
     assert ticket["media_id"] not in media_ids(api)
+
+
+# -- at most REGENZET_MEDIA_CONFIRM_CONCURRENCY confirms decode at once ---------------------------
+
+
+def test_a_confirm_waits_for_a_turn_and_is_a_503_when_none_comes(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = api.workshop.media
+    assert desk is not None
+    assert desk.limits.confirm_concurrency == 2
+    monkeypatch.setattr(desk, "limits", attrs.evolve(desk.limits, confirm_wait_seconds=0.2))
+    ticket = uploaded(api)
+    before = position(api)
+    with desk.confirm_turn(), desk.confirm_turn():  # two confirms decoding right now
+        busy = confirm(api, ticket)
+    body = problem(busy, 503, "unavailable")
+    assert busy.headers["retry-after"] == "5"
+    assert "busy checking other uploads" in body["detail"]
+    assert position(api) == before
+    assert pending_exists(api, ticket)  # untouched: the retry confirms it
+    assert confirm(api, ticket).status_code == 200

@@ -38,7 +38,7 @@ from uuid import UUID
 
 import attrs
 
-from regenzet.application.errors import ApplicationError
+from regenzet.application.errors import ApplicationError, StoreUnavailableError
 from regenzet.application.media import MediaObjectMissing, MediaStorage, StoredObject
 from regenzet.domain.media import PHOTO_CONTENT_TYPES, VIDEO_CONTENT_TYPES, MediaUpload
 
@@ -78,6 +78,10 @@ class MediaLimits:
     video_types: frozenset[str] = VIDEO_CONTENT_TYPES
     ticket_seconds: int = 300
     url_seconds: int = 300
+    # Confirms decoding at once in one process (each may hold a 49-megapixel picture, about
+    # 0.3 GB); another waits at most ``confirm_wait_seconds`` for a turn, then gets 503.
+    confirm_concurrency: int = 2
+    confirm_wait_seconds: float = 10.0
 
     def max_bytes_for(self, content_type: str) -> int | None:
         """The size limit of an allowed type; None for a type that is not allowed."""
@@ -108,6 +112,17 @@ class UploadMissingError(ApplicationError):
             "ticket, then confirm"
         )
         self.media_id = media_id
+
+
+class ConfirmsBusyError(StoreUnavailableError):
+    """As many confirms as the process allows are decoding, and none finished within the
+    wait: retry shortly (HTTP 503 with ``Retry-After``, like any unavailable store)."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            f"the server is busy checking other uploads (waited {waited:g} s); "
+            "confirm again shortly"
+        )
 
 
 @attrs.frozen
@@ -290,7 +305,7 @@ _ORIENTATION = 0x0112
 def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
     """Decodes a photo into its preview and thumbnail (WEBP, no metadata) and its size as
     shown; :class:`MediaRefusedError` when it cannot be decoded safely."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     _register_heif()
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -317,8 +332,7 @@ def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
                     # at least half the preview's side: a quarter of the pixels to decode.
                     opened.draft("RGB", (PREVIEW_SIDE // 2, PREVIEW_SIDE // 2))
                 opened.load()
-                upright = ImageOps.exif_transpose(opened)
-                picture = _plain(upright if upright is not None else opened)
+                picture = _preview(opened)
     except MediaRefusedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -329,10 +343,9 @@ def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
         raise MediaRefusedError(
             "undecodable", f"the file is not a {declared} picture that can be decoded"
         ) from exc
-    preview = _shrunk(picture, PREVIEW_SIDE)
-    thumbnail = _shrunk(preview, THUMBNAIL_SIDE)  # from the preview: fewer pixels to filter
+    thumbnail = _shrunk(picture, THUMBNAIL_SIDE)  # from the preview: fewer pixels to filter
     return DerivedPictures(
-        preview=_webp(preview), thumbnail=_webp(thumbnail), width=width, height=height
+        preview=_webp(picture), thumbnail=_webp(thumbnail), width=width, height=height
     )
 
 
@@ -341,6 +354,62 @@ def _bomb_detail(width: int, height: int) -> str:
         f"the picture is {width} x {height} = {width * height:,} pixels, over the limit of "
         f"{MAX_IMAGE_PIXELS:,} (a decompression bomb is refused before it is decoded)"
     )
+
+
+# Modes whose pixels filter correctly as they are: the shrink comes first (no full-size copy).
+_SHRINK_FIRST = {"RGB", "RGBA", "L", "LA"}
+_STRIP_ROWS = 512
+# EXIF orientation -> the turn that shows it upright (as ``ImageOps.exif_transpose``).
+_TRANSPOSES = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
+
+def _preview(decoded: Any) -> Any:
+    """The preview of the decoded picture: shrunk first, then turned upright and stripped, so
+    only small images are ever copied. A picture over twice the preview's side is reduced by
+    an integer factor in strips (a box filter, so the strips join exactly), which never holds
+    a second full-size image, not even the premultiplied copy Pillow filters RGBA through; a
+    palette, 1-bit, 16-bit or CMYK picture is converted strip by strip on the way (its values
+    are not colours a filter can average)."""
+    from PIL import Image
+
+    orientation = decoded.getexif().get(_ORIENTATION, 1)
+    convert = decoded.mode not in _SHRINK_FIRST or "transparency" in decoded.info
+    factor = max(decoded.size) // PREVIEW_SIDE
+    if factor >= 2:
+        picture = _reduced(decoded, factor, convert=convert)
+    else:
+        picture = _plain(decoded) if convert else decoded
+    picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))  # in place
+    turn = _TRANSPOSES.get(orientation)
+    if turn is not None:
+        picture = picture.transpose(Image.Transpose[turn])
+    return _plain(picture)
+
+
+def _reduced(picture: Any, factor: int, *, convert: bool) -> Any:
+    """``picture.reduce(factor)``, a strip of about ``_STRIP_ROWS`` rows at a time."""
+    from PIL import Image
+
+    width, height = picture.size
+    rows = factor * max(1, _STRIP_ROWS // factor)  # whole blocks of the factor per strip
+    out = None
+    for top in range(0, height, rows):
+        strip = picture.crop((0, top, width, min(top + rows, height)))
+        if convert:
+            strip = _plain(strip)
+        small = strip.reduce(factor)
+        if out is None:
+            out = Image.new(small.mode, (-(-width // factor), -(-height // factor)))
+        out.paste(small, (0, top // factor))
+    return out
 
 
 def _plain(image: Any) -> Any:
