@@ -5,6 +5,8 @@ Each ends with exactly one ``MediaAttached`` and a 200 to every caller."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,6 +34,8 @@ from .test_media_flow import (
     ticket_for,
     upload,
 )
+
+NOOR = Actor(subject_id="noor", role=Role.TECHNICIAN)
 
 
 @pytest.fixture
@@ -88,6 +92,37 @@ def test_a_confirm_of_attached_media_with_a_new_key_is_a_200_with_the_current_ve
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == again.json()
     assert media_ids(api).count(ticket["media_id"]) == 1
+
+
+def test_a_keyed_confirm_retried_after_a_conflict_stores_the_version_it_committed(
+    api: Api, crashing: CrashAfterMove
+) -> None:
+    """Another write to the inspection lands while the confirm checks: its first attach
+    conflicts, the retry commits one version later, and the key's stored answer says so."""
+    ticket = uploaded(api)
+
+    def another_write() -> None:  # in its own thread: not under this request's key
+        data = jpeg((32, 32))
+        command = commands.RequestInspectionMediaUpload(
+            inspection_id=BOLT,
+            file_name="other.jpg",
+            content_type="image/jpeg",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        worker = threading.Thread(target=api.workshop.execute, args=(command, InProcess(NOOR)))
+        worker.start()
+        worker.join()
+
+    crashing.during_move = another_write
+    key = f"confirm-{uuid4()}"
+    first = keyed_confirm(api, ticket, key)
+    assert first.status_code == 200, first.text
+    current = api.workshop.get_inspection(BOLT).version
+    assert first.json()["version"] == current
+    replay = keyed_confirm(api, ticket, key)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert (replay.json()["version"], replay.headers["etag"]) == (current, f'"{current}"')
 
 
 # -- the move done, the attach not recorded -----------------------------------------------------
@@ -154,11 +189,10 @@ def test_a_confirm_arriving_after_another_ones_move_is_a_200_and_one_attach(
     ticket = uploaded(api)
     media_id = UUID(ticket["media_id"])
     answers: list[Any] = []
-    noor = Actor(subject_id="noor", role=Role.TECHNICIAN)
 
     def second_confirm() -> None:
         command = commands.ConfirmInspectionMedia(inspection_id=BOLT, media_id=media_id)
-        answers.append(api.workshop.execute(command, InProcess(noor)))
+        answers.append(api.workshop.execute(command, InProcess(NOOR)))
 
     crashing.during_move = second_confirm
     first = confirm(api, ticket)
