@@ -1,7 +1,8 @@
 """A confirm that is retried (issue 13, review of the media flow): with an ``Idempotency-Key``
 (the web app sends a fresh one on every write), after the original was moved but nothing was
 recorded (a failed commit, a crash), and while another confirm of the same upload is running.
-Each ends with exactly one ``MediaAttached`` and a 200 to every caller."""
+Each ends with exactly one ``MediaAttached`` and a 200 to every caller. And what a confirm
+refused at the move leaves: nothing under ``media/``, and a problem without storage keys."""
 
 from __future__ import annotations
 
@@ -137,11 +138,15 @@ class CrashAfterMove:
         self.inner = inner
         self.fail_next = False
         self.during_move: Any = None
+        self.before_move: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def move(self, source: str, target: str, *, expected: StoredObject | None = None) -> None:
+        if self.before_move is not None:
+            before, self.before_move = self.before_move, None
+            before(source)
         self.inner.move(source, target, expected=expected)
         if self.during_move is not None:
             during, self.during_move = self.during_move, None
@@ -237,3 +242,54 @@ def test_a_confirm_waits_for_a_turn_and_is_a_503_when_none_comes(
     assert position(api) == before
     assert pending_exists(api, ticket)  # untouched: the retry confirms it
     assert confirm(api, ticket).status_code == 200
+
+
+# -- lows: a move refused leaves nothing, and its problem says what happened -------------------
+
+
+def nothing_under_media(api: Api, media_id: UUID) -> bool:
+    storage = crashing_inner(api)
+    target = original_key("inspections", BOLT, media_id)
+    for key in (target, preview_key(target), thumbnail_key(target)):
+        try:
+            storage.head(key)
+        except LookupError:
+            continue
+        return False
+    return True
+
+
+def crashing_inner(api: Api) -> MediaStorage:
+    desk = api.workshop.media
+    assert desk is not None
+    storage = desk.storage
+    return storage.inner if isinstance(storage, CrashAfterMove) else storage
+
+
+def test_an_upload_changed_before_the_move_is_a_409_without_the_storage_key(
+    api: Api, crashing: CrashAfterMove
+) -> None:
+    ticket = uploaded(api)
+    media_id = UUID(ticket["media_id"])
+    crashing.before_move = lambda key: crashing.inner.put(
+        key, jpeg((300, 200)), content_type="image/jpeg"
+    )
+    before = position(api)
+    body = problem(confirm(api, ticket), 409, "upload-changed")
+    assert "pending/" not in body["detail"]
+    assert str(BOLT) not in body["detail"]
+    assert "changed since it was checked" in body["detail"]
+    assert position(api) == before
+    assert nothing_under_media(api, media_id)  # no previews left behind
+
+
+def test_an_upload_swept_before_the_move_is_a_409_upload_missing_not_a_500(
+    api: Api, crashing: CrashAfterMove
+) -> None:
+    ticket = uploaded(api)
+    media_id = UUID(ticket["media_id"])
+    crashing.before_move = crashing.inner.delete
+    before = position(api)
+    problem(confirm(api, ticket), 409, "upload-missing")
+    assert position(api) == before
+    assert nothing_under_media(api, media_id)

@@ -19,8 +19,8 @@ local route does). Confirming trusts none of it and checks again, in this order,
    side 2048) and a thumbnail (512) as WEBP carrying no metadata at all (no EXIF, no GPS);
    videos: the sniff, size and checksum only (no decoder is installed: dimensions and duration
    stay unknown, ADR 0042);
-5. ``put`` the derived images and ``move`` the original out of ``pending/`` (kept byte for
-   byte as evidence, never served for images: it may carry GPS).
+5. ``move`` the original out of ``pending/`` (kept byte for byte as evidence, never served
+   for images: it may carry GPS), then ``put`` the derived images beside it.
 
 Any refusal deletes the pending object and raises :class:`MediaRefusedError` (422) with a
 detail the client can show; the caller then records nothing.
@@ -180,14 +180,17 @@ def confirm_upload(
         raise
     except MediaObjectMissing:  # deleted between head and read (the sweep)
         raise UploadMissingError(upload.media_id) from None
+    try:
+        storage.move(upload.key, target, expected=stored)
+    except MediaObjectMissing:  # deleted since it was checked (the sweep)
+        raise UploadMissingError(upload.media_id) from None
     if pictures is None:
-        width = height = None
-    else:
-        storage.put(preview_key(target), pictures.preview, content_type="image/webp")
-        storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
-        width, height = pictures.width, pictures.height
-    storage.move(upload.key, target, expected=stored)
-    return ConfirmedMedia(key=target, width=width, height=height, duration_s=None)
+        return ConfirmedMedia(key=target, width=None, height=None, duration_s=None)
+    # After the move: a move refused leaves nothing under media/; previews lost after it are
+    # made again by the next confirm (``_resume``).
+    storage.put(preview_key(target), pictures.preview, content_type="image/webp")
+    storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
+    return ConfirmedMedia(key=target, width=pictures.width, height=pictures.height, duration_s=None)
 
 
 def _resume(

@@ -303,7 +303,9 @@ def to_problem(
     if isinstance(exc, UploadRefusedError):
         return _simple(422, "upload-refused", str(exc)), headers
     if isinstance(exc, MediaObjectChangedError):
-        return _simple(409, "upload-changed", str(exc)), headers
+        # The adapter's message names the storage key, which is not the client's business.
+        detail = "the uploaded file changed since it was checked; confirm again to check it"
+        return _simple(409, "upload-changed", detail), headers
     if isinstance(exc, ConfirmsBusyError):
         return _simple(503, "unavailable", str(exc)), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
     if isinstance(exc, StoreUnavailableError):
