@@ -98,8 +98,8 @@ class PendingKey:
         return self.now - self.retention
 
     def bind(self, aggregate_id: UUID, version: int, result: Any = None) -> None:
-        # The latest save names it: a use case that retries its save after a conflict (a
-        # media confirm) binds again with the version it is now saving.
+        # The latest save names the response: a save refused by a conflict and retried on a
+        # reloaded aggregate (a media confirm) must not replay the failed attempt's version.
         self.primary = (aggregate_id, version)
         self.result = result
 

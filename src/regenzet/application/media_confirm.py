@@ -6,7 +6,10 @@ local route does). Confirming trusts none of it and checks again, in this order,
 ``MediaStorage`` port only (no HTTP, no aggregate):
 
 1. ``head``: the object exists (else :class:`UploadMissingError`, 409, the ticket still
-   usable) and has the declared size, within the type's limit from the settings;
+   usable) and has the declared size, within the type's limit from the settings. When it is
+   gone because a confirm already moved it (its attach then failed, or is being recorded by a
+   concurrent confirm), the original at the final key is checked the same way instead and the
+   confirm finishes from it (its previews made again);
 2. ``read`` it (a video in chunks, never whole in memory) and compute its SHA-256: it must
    equal the declared digest;
 3. sniff its real type from the bytes with libmagic (``python-magic``): it must be the declared
@@ -16,8 +19,8 @@ local route does). Confirming trusts none of it and checks again, in this order,
    side 2048) and a thumbnail (512) as WEBP carrying no metadata at all (no EXIF, no GPS);
    videos: the sniff, size and checksum only (no decoder is installed: dimensions and duration
    stay unknown, ADR 0042);
-5. ``put`` the derived images and ``move`` the original out of ``pending/`` (kept byte for
-   byte as evidence, never served for images: it may carry GPS).
+5. ``move`` the original out of ``pending/`` (kept byte for byte as evidence, never served
+   for images: it may carry GPS), then ``put`` the derived images beside it.
 
 Any refusal deletes the pending object and raises :class:`MediaRefusedError` (422) with a
 detail the client can show; the caller then records nothing.
@@ -35,7 +38,7 @@ from uuid import UUID
 
 import attrs
 
-from regenzet.application.errors import ApplicationError
+from regenzet.application.errors import ApplicationError, StoreUnavailableError
 from regenzet.application.media import MediaObjectMissing, MediaStorage, StoredObject
 from regenzet.domain.media import PHOTO_CONTENT_TYPES, VIDEO_CONTENT_TYPES, MediaUpload
 
@@ -75,6 +78,10 @@ class MediaLimits:
     video_types: frozenset[str] = VIDEO_CONTENT_TYPES
     ticket_seconds: int = 300
     url_seconds: int = 300
+    # Confirms decoding at once in one process (each may hold a 49-megapixel picture, about
+    # 0.3 GB); another waits at most ``confirm_wait_seconds`` for a turn, then gets 503.
+    confirm_concurrency: int = 2
+    confirm_wait_seconds: float = 10.0
 
     def max_bytes_for(self, content_type: str) -> int | None:
         """The size limit of an allowed type; None for a type that is not allowed."""
@@ -105,6 +112,17 @@ class UploadMissingError(ApplicationError):
             "ticket, then confirm"
         )
         self.media_id = media_id
+
+
+class ConfirmsBusyError(StoreUnavailableError):
+    """As many confirms as the process allows are decoding, and none finished within the
+    wait: retry shortly (HTTP 503 with ``Retry-After``, like any unavailable store)."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            f"the server is busy checking other uploads (waited {waited:g} s); "
+            "confirm again shortly"
+        )
 
 
 @attrs.frozen
@@ -154,7 +172,7 @@ def confirm_upload(
     try:
         stored = storage.head(upload.key)
     except MediaObjectMissing:
-        raise UploadMissingError(upload.media_id) from None
+        return _resume(storage, upload, target, limits)
     try:
         pictures = _check(storage, upload, stored, limits)
     except MediaRefusedError:
@@ -162,14 +180,38 @@ def confirm_upload(
         raise
     except MediaObjectMissing:  # deleted between head and read (the sweep)
         raise UploadMissingError(upload.media_id) from None
+    try:
+        storage.move(upload.key, target, expected=stored)
+    except MediaObjectMissing:  # deleted since it was checked (the sweep)
+        raise UploadMissingError(upload.media_id) from None
     if pictures is None:
-        width = height = None
-    else:
-        storage.put(preview_key(target), pictures.preview, content_type="image/webp")
-        storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
-        width, height = pictures.width, pictures.height
-    storage.move(upload.key, target, expected=stored)
-    return ConfirmedMedia(key=target, width=width, height=height, duration_s=None)
+        return ConfirmedMedia(key=target, width=None, height=None, duration_s=None)
+    # After the move: a move refused leaves nothing under media/; previews lost after it are
+    # made again by the next confirm (``_resume``).
+    storage.put(preview_key(target), pictures.preview, content_type="image/webp")
+    storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
+    return ConfirmedMedia(key=target, width=pictures.width, height=pictures.height, duration_s=None)
+
+
+def _resume(
+    storage: MediaStorage, upload: MediaUpload, target: str, limits: MediaLimits
+) -> ConfirmedMedia:
+    """Nothing is pending: either nothing was uploaded yet, or a confirm already moved the
+    original to ``target`` and its attach was never recorded (its commit failed, the process
+    died) or is being recorded right now (a concurrent confirm). An original there with the
+    declared size and SHA-256 is checked again like an upload (the sniff, the decode) and its
+    previews made again, so the confirm finishes from it. Anything else is "not uploaded";
+    nothing under ``media/`` is ever deleted here."""
+    try:
+        moved = storage.head(target)
+        pictures = _check(storage, upload, moved, limits, key=target)
+    except (MediaObjectMissing, MediaRefusedError):
+        raise UploadMissingError(upload.media_id) from None
+    if pictures is None:
+        return ConfirmedMedia(key=target, width=None, height=None, duration_s=None)
+    storage.put(preview_key(target), pictures.preview, content_type="image/webp")
+    storage.put(thumbnail_key(target), pictures.thumbnail, content_type="image/webp")
+    return ConfirmedMedia(key=target, width=pictures.width, height=pictures.height, duration_s=None)
 
 
 @attrs.frozen
@@ -181,8 +223,15 @@ class DerivedPictures:
 
 
 def _check(
-    storage: MediaStorage, upload: MediaUpload, stored: StoredObject, limits: MediaLimits
+    storage: MediaStorage,
+    upload: MediaUpload,
+    stored: StoredObject,
+    limits: MediaLimits,
+    *,
+    key: str | None = None,
 ) -> DerivedPictures | None:
+    """The checks of the object ``stored`` under ``key`` (the pending upload by default)."""
+    key = upload.key if key is None else key
     declared = upload.content_type
     limit = limits.max_bytes_for(declared)
     if limit is None:
@@ -200,13 +249,13 @@ def _check(
         # Up to 200 MiB: hashed in chunks, never held in memory; libmagic needs the start.
         digest = hashlib.sha256()
         count = 0
-        for chunk in storage.chunks(upload.key, expected=stored):
+        for chunk in storage.chunks(key, expected=stored):
             digest.update(chunk)
             count += len(chunk)
-        head = storage.read(upload.key, limit=SNIFF_BYTES, expected=stored)
+        head = storage.read(key, limit=SNIFF_BYTES, expected=stored)
         data = b""
     else:
-        data = storage.read(upload.key, expected=stored)
+        data = storage.read(key, expected=stored)
         digest, count, head = hashlib.sha256(data), len(data), data
     if count != upload.size_bytes:
         raise MediaRefusedError("size-mismatch", _size_detail(count, upload.size_bytes))
@@ -259,7 +308,7 @@ _ORIENTATION = 0x0112
 def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
     """Decodes a photo into its preview and thumbnail (WEBP, no metadata) and its size as
     shown; :class:`MediaRefusedError` when it cannot be decoded safely."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     _register_heif()
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -286,8 +335,7 @@ def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
                     # at least half the preview's side: a quarter of the pixels to decode.
                     opened.draft("RGB", (PREVIEW_SIDE // 2, PREVIEW_SIDE // 2))
                 opened.load()
-                upright = ImageOps.exif_transpose(opened)
-                picture = _plain(upright if upright is not None else opened)
+                picture = _preview(opened)
     except MediaRefusedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -298,10 +346,9 @@ def derive_pictures(data: bytes, declared: str) -> DerivedPictures:
         raise MediaRefusedError(
             "undecodable", f"the file is not a {declared} picture that can be decoded"
         ) from exc
-    preview = _shrunk(picture, PREVIEW_SIDE)
-    thumbnail = _shrunk(preview, THUMBNAIL_SIDE)  # from the preview: fewer pixels to filter
+    thumbnail = _shrunk(picture, THUMBNAIL_SIDE)  # from the preview: fewer pixels to filter
     return DerivedPictures(
-        preview=_webp(preview), thumbnail=_webp(thumbnail), width=width, height=height
+        preview=_webp(picture), thumbnail=_webp(thumbnail), width=width, height=height
     )
 
 
@@ -310,6 +357,62 @@ def _bomb_detail(width: int, height: int) -> str:
         f"the picture is {width} x {height} = {width * height:,} pixels, over the limit of "
         f"{MAX_IMAGE_PIXELS:,} (a decompression bomb is refused before it is decoded)"
     )
+
+
+# Modes whose pixels filter correctly as they are: the shrink comes first (no full-size copy).
+_SHRINK_FIRST = {"RGB", "RGBA", "L", "LA"}
+_STRIP_ROWS = 512
+# EXIF orientation -> the turn that shows it upright (as ``ImageOps.exif_transpose``).
+_TRANSPOSES = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
+
+def _preview(decoded: Any) -> Any:
+    """The preview of the decoded picture: shrunk first, then turned upright and stripped, so
+    only small images are ever copied. A picture over twice the preview's side is reduced by
+    an integer factor in strips (a box filter, so the strips join exactly), which never holds
+    a second full-size image, not even the premultiplied copy Pillow filters RGBA through; a
+    palette, 1-bit, 16-bit or CMYK picture is converted strip by strip on the way (its values
+    are not colours a filter can average)."""
+    from PIL import Image
+
+    orientation = decoded.getexif().get(_ORIENTATION, 1)
+    convert = decoded.mode not in _SHRINK_FIRST or "transparency" in decoded.info
+    factor = max(decoded.size) // PREVIEW_SIDE
+    if factor >= 2:
+        picture = _reduced(decoded, factor, convert=convert)
+    else:
+        picture = _plain(decoded) if convert else decoded
+    picture.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))  # in place
+    turn = _TRANSPOSES.get(orientation)
+    if turn is not None:
+        picture = picture.transpose(Image.Transpose[turn])
+    return _plain(picture)
+
+
+def _reduced(picture: Any, factor: int, *, convert: bool) -> Any:
+    """``picture.reduce(factor)``, a strip of about ``_STRIP_ROWS`` rows at a time."""
+    from PIL import Image
+
+    width, height = picture.size
+    rows = factor * max(1, _STRIP_ROWS // factor)  # whole blocks of the factor per strip
+    out = None
+    for top in range(0, height, rows):
+        strip = picture.crop((0, top, width, min(top + rows, height)))
+        if convert:
+            strip = _plain(strip)
+        small = strip.reduce(factor)
+        if out is None:
+            out = Image.new(small.mode, (-(-width // factor), -(-height // factor)))
+        out.paste(small, (0, top // factor))
+    return out
 
 
 def _plain(image: Any) -> Any:

@@ -11,7 +11,9 @@ not-found as a missing id. The auditor reads metadata only: every URL is null fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
@@ -30,6 +32,7 @@ from regenzet.application.media_confirm import (
     OWNER_INSPECTIONS,
     OWNER_REPAIR_ORDERS,
     ConfirmedMedia,
+    ConfirmsBusyError,
     MediaLimits,
     confirm_upload,
     original_key,
@@ -74,12 +77,25 @@ class MediaDesk:
         self._resolved: MediaStorage | None = None
         self.limits = limits
         self.clock = clock
+        self._confirms = threading.BoundedSemaphore(limits.confirm_concurrency)
 
     @property
     def storage(self) -> MediaStorage:
         if self._resolved is None:
             self._resolved = self._storage()
         return self._resolved
+
+    @contextmanager
+    def confirm_turn(self) -> Iterator[None]:
+        """One of the process's ``confirm_concurrency`` turns to check and decode an upload,
+        waited for at most ``confirm_wait_seconds`` (then :class:`ConfirmsBusyError`)."""
+        wait = self.limits.confirm_wait_seconds
+        if not self._confirms.acquire(timeout=wait):
+            raise ConfirmsBusyError(wait)
+        try:
+            yield
+        finally:
+            self._confirms.release()
 
 
 def _desk(workshop: Workshop) -> MediaDesk:
@@ -190,18 +206,19 @@ def _confirm(
     owner_kind: str,
     media_id: UUID,
 ) -> Receipt:
-    from regenzet.application.workshop import Receipt
-
     if record.media_item(media_id) is not None:
-        # Confirmed before: the same answer, nothing recorded (a retried confirm).
-        return Receipt(record.id, record.version, None)
+        # Confirmed before: the same answer, no event. Saved all the same (an unchanged
+        # aggregate), so a request's Idempotency-Key is kept with this answer, or its retry
+        # replays the stored one (ADR 0024, ADR 0042).
+        return workshop._commit(record)
     upload = record.media_uploads.get(str(media_id))
     if upload is None:
         raise NotFoundError("media", media_id)
     desk = _desk(workshop)
-    confirmed = confirm_upload(
-        desk.storage, upload, original_key(owner_kind, record.id, media_id), desk.limits
-    )
+    with desk.confirm_turn():  # bounds the memory of decoding (ADR 0042)
+        confirmed = confirm_upload(
+            desk.storage, upload, original_key(owner_kind, record.id, media_id), desk.limits
+        )
     cls: type[Inspection] | type[RepairOrder] = type(record)
     for _ in range(CONFIRM_ATTEMPTS):
         _attach(record, media_id, confirmed, by)
@@ -210,7 +227,7 @@ def _confirm(
         except ConcurrencyConflictError:
             record = workshop._load(cls, record.id)
             if record.media_item(media_id) is not None:
-                return Receipt(record.id, record.version, None)
+                return workshop._commit(record)  # attached meanwhile: as above
     raise ConcurrencyConflictError
 
 

@@ -38,6 +38,8 @@ SHAPE_KINDS = ("arrow", "ellipse", "freehand", "text")
 MAX_SHAPES = 100
 MAX_FREEHAND_POINTS = 500
 LABEL_MAX = 200
+# Points over all the shapes of one markup: each markup is an event, replayed on every load.
+MAX_MARKUP_POINTS = 2_000
 # How many points each kind takes (inclusive bounds).
 _POINTS: dict[str, tuple[int, int]] = {
     "arrow": (2, 2),
@@ -170,14 +172,26 @@ def check_duration(value: Any) -> Decimal | None:
 
 
 def check_shapes(shapes: Any) -> list[Shape]:
-    """A markup as the domain keeps it: at most 100 shapes, each of a known kind with the
-    right number of points inside the picture, a ``#rrggbb`` colour and a label (required
-    for text, at most 200 characters). Returned as fresh JSON-native dicts."""
+    """A markup as the domain keeps it: at most 100 shapes and 2,000 points in all, each of a
+    known kind with the right number of points inside the picture, a ``#rrggbb`` colour and a
+    label (required for text, at most 200 characters, nothing hidden or invisible in it).
+    Returned as fresh JSON-native dicts."""
     if not isinstance(shapes, list):
         fail("shapes", "must be a list of shapes")
     if len(shapes) > MAX_SHAPES:
         fail("shapes", f"at most {MAX_SHAPES} shapes")
-    return [_check_shape(index, shape) for index, shape in enumerate(shapes)]
+    checked = [_check_shape(index, shape) for index, shape in enumerate(shapes)]
+    if sum(len(shape["points"]) for shape in checked) > MAX_MARKUP_POINTS:
+        fail("shapes", f"at most {MAX_MARKUP_POINTS} points over all the shapes of a markup")
+    return checked
+
+
+def _hidden(ch: str) -> bool:
+    """What a label may not carry, as a file name may not: any category C character
+    (control, format such as U+202E or U+200B, surrogate, private use, unassigned) and the
+    line and paragraph separators."""
+    category = unicodedata.category(ch)
+    return category.startswith("C") or category in {"Zl", "Zp"}
 
 
 def _check_shape(index: int, shape: Any) -> Shape:
@@ -205,8 +219,12 @@ def _check_shape(index: int, shape: Any) -> Shape:
             fail(f"{where}.label", "must be text (or null)")
         if len(label) > LABEL_MAX:
             fail(f"{where}.label", f"must be at most {LABEL_MAX} characters")
-        if any(unicodedata.category(ch) == "Cc" for ch in label):
-            fail(f"{where}.label", "must not contain control characters")
+        if any(_hidden(ch) for ch in label):
+            fail(
+                f"{where}.label",
+                "must not contain control, format (bidi override, zero-width) or line "
+                "separator characters",
+            )
     if kind == "text" and label is None:
         fail(f"{where}.label", "a text shape needs its label")
     return Shape(kind=kind, points=clean_points, colour=colour, label=label)

@@ -412,6 +412,7 @@ def media_limits(settings: Settings) -> MediaLimits:
         video_types=frozenset(media.video_types),
         ticket_seconds=media.ticket_seconds,
         url_seconds=media.url_seconds,
+        confirm_concurrency=media.confirm_concurrency,
     )
 
 

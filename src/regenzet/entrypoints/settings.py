@@ -222,6 +222,8 @@ class MediaSettings:
     pending_hours: int = 24
     # The local upload route's limit on receiving one body, in seconds.
     upload_seconds: int = 600
+    # Confirms decoding at once per process (REGENZET_MEDIA_CONFIRM_CONCURRENCY, ADR 0042).
+    confirm_concurrency: int = 2
     photo_types: tuple[str, ...] = PHOTO_TYPES
     video_types: tuple[str, ...] = VIDEO_TYPES
 
@@ -267,6 +269,7 @@ class MediaSettings:
             url_seconds=url_seconds,
             pending_hours=_int(env, "REGENZET_MEDIA_PENDING_HOURS", 24, minimum=1),
             upload_seconds=_int(env, "REGENZET_MEDIA_UPLOAD_SECONDS", 600, minimum=1),
+            confirm_concurrency=_int(env, "REGENZET_MEDIA_CONFIRM_CONCURRENCY", 2, minimum=1),
         )
 
 

@@ -41,7 +41,11 @@ from regenzet.application.media import (
     UploadRefusedError,
     UploadTooLargeError,
 )
-from regenzet.application.media_confirm import MediaRefusedError, UploadMissingError
+from regenzet.application.media_confirm import (
+    ConfirmsBusyError,
+    MediaRefusedError,
+    UploadMissingError,
+)
 from regenzet.domain.common import DomainValidationError, InvalidStateError, RuleViolationError
 from regenzet.entrypoints.http.schemas import FieldProblem, Problem
 
@@ -300,7 +304,11 @@ def to_problem(
     if isinstance(exc, UploadRefusedError):
         return _simple(422, "upload-refused", str(exc)), headers
     if isinstance(exc, MediaObjectChangedError):
-        return _simple(409, "upload-changed", str(exc)), headers
+        # The adapter's message names the storage key, which is not the client's business.
+        detail = "the uploaded file changed since it was checked; confirm again to check it"
+        return _simple(409, "upload-changed", detail), headers
+    if isinstance(exc, ConfirmsBusyError):
+        return _simple(503, "unavailable", str(exc)), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
