@@ -79,9 +79,12 @@ class MediaLimits:
     ticket_seconds: int = 300
     url_seconds: int = 300
     # Confirms decoding at once in one process (each may hold a 49-megapixel picture, about
-    # 0.3 GB); another waits at most ``confirm_wait_seconds`` for a turn, then gets 503.
+    # 0.3 GB); another waits at most ``confirm_wait_seconds`` for a turn, then gets 503 with
+    # Retry-After. The wait holds one of the server's worker threads (a handful on a small
+    # task, shared with every synchronous route, /ready included), so it is kept short: the
+    # web app confirms again by itself after Retry-After.
     confirm_concurrency: int = 2
-    confirm_wait_seconds: float = 10.0
+    confirm_wait_seconds: float = 1.0
 
     def max_bytes_for(self, content_type: str) -> int | None:
         """The size limit of an allowed type; None for a type that is not allowed."""
@@ -361,7 +364,8 @@ def _bomb_detail(width: int, height: int) -> str:
 
 # Modes whose pixels filter correctly as they are: the shrink comes first (no full-size copy).
 _SHRINK_FIRST = {"RGB", "RGBA", "L", "LA"}
-_STRIP_ROWS = 512
+# The most pixels one tile of the integer reduce crops (and converts) at a time.
+_TILE_PIXELS = 4_000_000
 # EXIF orientation -> the turn that shows it upright (as ``ImageOps.exif_transpose``).
 _TRANSPOSES = {
     2: "FLIP_LEFT_RIGHT",
@@ -398,20 +402,28 @@ def _preview(decoded: Any) -> Any:
 
 
 def _reduced(picture: Any, factor: int, *, convert: bool) -> Any:
-    """``picture.reduce(factor)``, a strip of about ``_STRIP_ROWS`` rows at a time."""
+    """``picture.reduce(factor)``, a tile of at most about ``_TILE_PIXELS`` at a time: square
+    tiles of whole ``factor`` blocks (so the box filter's blocks never straddle two tiles and
+    the tiles join exactly), bounded in both directions, so a wide and short picture is never
+    cropped whole. A single block exceeds the budget only when the factor is over 2,000 (a side
+    of more than four million pixels), and then the other side is a dozen pixels at most (the
+    pixel limit), so its crop stays small."""
+    import math
+
     from PIL import Image
 
     width, height = picture.size
-    rows = factor * max(1, _STRIP_ROWS // factor)  # whole blocks of the factor per strip
+    side = factor * max(1, math.isqrt(_TILE_PIXELS) // factor)
     out = None
-    for top in range(0, height, rows):
-        strip = picture.crop((0, top, width, min(top + rows, height)))
-        if convert:
-            strip = _plain(strip)
-        small = strip.reduce(factor)
-        if out is None:
-            out = Image.new(small.mode, (-(-width // factor), -(-height // factor)))
-        out.paste(small, (0, top // factor))
+    for top in range(0, height, side):
+        for left in range(0, width, side):
+            tile = picture.crop((left, top, min(left + side, width), min(top + side, height)))
+            if convert:
+                tile = _plain(tile)
+            small = tile.reduce(factor)
+            if out is None:
+                out = Image.new(small.mode, (-(-width // factor), -(-height // factor)))
+            out.paste(small, (left // factor, top // factor))
     return out
 
 

@@ -109,6 +109,17 @@ describe("MediaUpload", () => {
     expect(fake.posts("/media/uploads")).toHaveLength(2); // the refused one did not
   });
 
+  it("waits out a busy server's confirm (503 with Retry-After) without asking the user", async () => {
+    fake.answer("/media/uploads", fake.ticket());
+    const busy = { status: 503, body: { title: "Unavailable" }, headers: { "Retry-After": "0" } };
+    fake.answer(`/media/${MEDIA}/confirm`, busy, busy, { status: 200, body: { id: INSPECTION, version: 4 } });
+    FakeXhr.statuses = [204];
+    const upload = new MediaUpload({ owner, file: photo(), itemCode: null, videos: true });
+    expect((await upload.run()).phase).toBe("done");
+    expect(fake.posts(`/media/${MEDIA}/confirm`)).toHaveLength(3);
+    expect(FakeXhr.sent).toHaveLength(1);
+  });
+
   it("repeats only the confirm once the bytes have arrived, even after the ticket expired", async () => {
     let now = Date.now();
     fake.answer("/media/uploads", fake.ticket(), fake.ticket());

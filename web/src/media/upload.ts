@@ -192,7 +192,7 @@ export class MediaUpload {
       phase = "confirming";
       this.set({ phase });
       try {
-        const result = await confirmUpload(owner, ticket.media_id);
+        const result = await confirmBusyAware(owner, ticket.media_id);
         this.set({ phase: "done" });
         this.options.onDone?.(result);
         return this.state;
@@ -222,3 +222,20 @@ export const PHASE_LABELS: Record<UploadPhase, string> = {
   done: "Attached",
   failed: "Failed",
 };
+
+/** Confirms waiting out "busy" answers: a server decoding other photos answers 503 with
+ * Retry-After (REGENZET_MEDIA_CONFIRM_CONCURRENCY), and a technician who drops ten photos at
+ * once should not have to press Retry on most of them. A 503 without Retry-After (an outage)
+ * is left to the user. */
+export const CONFIRM_BUSY_ATTEMPTS = 8;
+async function confirmBusyAware(owner: MediaOwner, mediaId: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await confirmUpload(owner, mediaId);
+    } catch (error) {
+      const wait = error instanceof ApiProblem && error.status === 503 ? error.retryAfter : null;
+      if (wait === null || attempt >= CONFIRM_BUSY_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 10) * 1000));
+    }
+  }
+}

@@ -12,7 +12,7 @@ export interface Sent {
   headers: Headers;
 }
 
-export type Answer = { status: number; body?: unknown };
+export type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
 
 /** The API: answers queued per path suffix, records every request. */
 export class FakeApi {
@@ -47,7 +47,7 @@ export class FakeApi {
     const queue = suffix ? this.answers.get(suffix)! : [];
     const next = queue.shift() ?? { status: 500, body: { title: "no answer queued" } };
     const json = next.body === undefined ? null : JSON.stringify(next.body);
-    return new Response(json, { status: next.status, headers: { "Content-Type": next.status >= 400 ? "application/problem+json" : "application/json" } });
+    return new Response(json, { status: next.status, headers: { "Content-Type": next.status >= 400 ? "application/problem+json" : "application/json", ...next.headers } });
   };
 
   posts(suffix: string) {

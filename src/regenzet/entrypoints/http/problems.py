@@ -58,6 +58,8 @@ REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_BODY = 256 * 1024
 # Seconds a client should wait before retrying after the database was unavailable.
 UNAVAILABLE_RETRY_AFTER = 5
+# A confirm refused because the process's decode turns are all taken (ConfirmsBusyError).
+BUSY_RETRY_AFTER = 2
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
@@ -308,7 +310,9 @@ def to_problem(
         detail = "the uploaded file changed since it was checked; confirm again to check it"
         return _simple(409, "upload-changed", detail), headers
     if isinstance(exc, ConfirmsBusyError):
-        return _simple(503, "unavailable", str(exc)), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+        # Busy, not broken: a turn frees up within a decode (a fraction of a second to ~2 s),
+        # and the web app confirms again by itself after Retry-After.
+        return _simple(503, "unavailable", str(exc)), {"Retry-After": str(BUSY_RETRY_AFTER)}
     if isinstance(exc, StoreUnavailableError):
         retry = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         return _simple(503, "unavailable", "the database is unavailable; retry shortly"), retry
@@ -369,8 +373,9 @@ def _log(request: Request[Any, Any, Any], exc: Exception, problem: Problem) -> N
         "problem": problem.type.removeprefix(PROBLEM_BASE),
         "error": type(exc).__name__,
     }
-    if problem.status >= 500 and isinstance(exc, ApiError):
-        # A 5xx we answer on purpose (a read model still catching up): the detail says it all,
+    if problem.status >= 500 and isinstance(exc, (ApiError, ConfirmsBusyError)):
+        # A 5xx we answer on purpose (a read model still catching up, every decode turn taken):
+        # the detail says it all,
         # and a traceback would only look like a crash to whoever reads the log.
         record["detail"] = problem.detail
         logger.warning(json.dumps(record), extra={"json": record})
