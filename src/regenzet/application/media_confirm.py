@@ -428,7 +428,11 @@ def _reduced(picture: Any, factor: int, *, convert: bool) -> Any:
 
 
 def _plain(image: Any) -> Any:
-    """The pixels only, in a mode WEBP takes: no EXIF, XMP, ICC or any other metadata."""
+    """The pixels only, in a mode WEBP takes: no EXIF, XMP, ICC or any other metadata.
+    16-bit greyscale (a thermal camera's PNG) is scaled to 8 bits, not clipped: converting it
+    straight to RGB turns every value over 255 white."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        image = image.convert("I").point(lambda value: value * (1 / 256), "L")
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
     clean = image.convert("RGBA" if has_alpha else "RGB")
     clean.info = {}
