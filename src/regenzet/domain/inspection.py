@@ -40,9 +40,11 @@ from regenzet.domain.media import (
     check_file_name,
     check_key,
     check_media_id,
+    check_new_media,
     check_sha256,
     check_shapes,
     check_size,
+    waiting_upload,
 )
 
 
@@ -456,9 +458,7 @@ class Inspection(Aggregate):
         actor: Actor,
     ) -> None:
         self._require_in_progress("upload media")
-        check_media_id(media_id)
-        if str(media_id) in self.media_uploads or self.media_item(media_id) is not None:
-            fail("media_id", f"{media_id} was already requested")
+        check_new_media(media_id, self.media_uploads, self.media)
         if item_code is not None:
             item_code = self.template.item(item_code).code
         self._media_upload_requested(
@@ -511,9 +511,7 @@ class Inspection(Aggregate):
     ) -> None:
         """Records a requested upload as attached, once its stored bytes were checked. Allowed
         whatever the inspection's state: the request was made while it was in progress."""
-        upload = self.media_uploads.get(str(check_media_id(media_id)))
-        if upload is None:
-            fail("media_id", f"no upload of {media_id} is waiting to be confirmed")
+        upload = waiting_upload(self.media_uploads, media_id)
         self._media_attached(
             media_id=media_id,
             item_code=upload.item_code,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -109,6 +110,24 @@ def check_media_id(media_id: Any) -> UUID:
     if not isinstance(media_id, UUID):
         fail("media_id", "must be a UUID")
     return media_id
+
+
+def check_new_media(
+    media_id: Any, uploads: Mapping[str, MediaUpload], attached: Iterable[MediaAttachment]
+) -> UUID:
+    """A media id that neither an upload request nor an attachment of the record has used."""
+    checked = check_media_id(media_id)
+    if str(checked) in uploads or any(m.media_id == checked for m in attached):
+        fail("media_id", f"{checked} was already requested")
+    return checked
+
+
+def waiting_upload(uploads: Mapping[str, MediaUpload], media_id: Any) -> MediaUpload:
+    """The record's upload request for ``media_id``, which a confirm attaches."""
+    upload = uploads.get(str(check_media_id(media_id)))
+    if upload is None:
+        fail("media_id", f"no upload of {media_id} is waiting to be confirmed")
+    return upload
 
 
 def check_file_name(file_name: Any) -> str:

@@ -54,9 +54,10 @@ from regenzet.domain.media import (
     check_dimension,
     check_file_name,
     check_key,
-    check_media_id,
+    check_new_media,
     check_sha256,
     check_size,
+    waiting_upload,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -1473,9 +1474,7 @@ class RepairOrder(Aggregate):
                 "released" if self.released else self.status.value,
                 tuple(s.value for s in RepairOrderStatus if s not in _FINISHED),
             )
-        check_media_id(media_id)
-        if str(media_id) in self.media_uploads or self.media_item(media_id) is not None:
-            fail("media_id", f"{media_id} was already requested")
+        check_new_media(media_id, self.media_uploads, self.media)
         if content_type not in PHOTO_CONTENT_TYPES:
             fail(
                 "content_type",
@@ -1521,9 +1520,7 @@ class RepairOrder(Aggregate):
     ) -> None:
         """Records a requested check-in photo as attached once its bytes were checked
         (whatever the order's state now: the request was made while it was open)."""
-        upload = self.media_uploads.get(str(check_media_id(media_id)))
-        if upload is None:
-            fail("media_id", f"no upload of {media_id} is waiting to be confirmed")
+        upload = waiting_upload(self.media_uploads, media_id)
         self._media_attached(
             media_id=media_id,
             file_name=upload.file_name,
